@@ -1,0 +1,33 @@
+# breakwater's front door. `make demo` runs the main demo; `make test` runs every test suite.
+# Both do their own set-up on a fresh machine (toolchains, venv, npm packages, Debian packages).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO := scripts/cargo-locked
+
+.PHONY: demo test test-rust test-loom lint fmt bench bench-quick
+
+demo:
+	$(CARGO) run -q --release -p breakwater-examples --bin outage-demo
+
+test: lint test-rust test-loom
+
+lint:
+	cargo fmt --all --check
+	$(CARGO) clippy -q -p breakwater-core -p breakwater-examples -p breakwater-benches --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test -q -p breakwater-core -p breakwater-examples
+	$(CARGO) run -q -p breakwater-examples --bin outage-demo > /dev/null
+
+# loom explores every interleaving of the permit protocol; it needs its own target dir.
+test-loom:
+	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test -q -p breakwater-core --release --lib loom
+
+fmt:
+	cargo fmt --all
+
+# Full criterion run (minutes) and a quick one (seconds); see benches/README.md.
+bench:
+	$(CARGO) bench -p breakwater-benches
+bench-quick:
+	$(CARGO) bench -p breakwater-benches -- --quick

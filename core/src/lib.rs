@@ -1,0 +1,30 @@
+//! breakwater's core: the state machines every binding (Python, Node, C) shares, so every
+//! language makes the same decision for the same inputs.
+//!
+//! The core decides; the host runs the call. A guarded call asks for a permit, runs the user's
+//! function natively, and records the outcome. Time comes from an injected [`Clock`] and
+//! randomness from a seeded [`SplitMix64`]; the core has no I/O, no threads and no `unsafe`.
+//! The behaviour is specified in `docs/semantics/` and pinned by `conformance/` scenarios.
+
+#![forbid(unsafe_code)]
+
+pub mod breaker;
+pub mod category;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod rng;
+mod sync;
+pub mod window;
+
+pub use breaker::{
+    BreakerConfig, CircuitBreaker, Outcome, Permit, RecoveryBackoff, Rejection, Snapshot, State,
+    Transition, TransitionReason, WindowConfig,
+};
+pub use category::{Category, CategorySet};
+pub use clock::{Clock, ClockRef, ManualClock, SystemClock};
+pub use config::{ConfigError, ConfigErrors};
+pub use error::ErrorCode;
+pub use event::{Event, EventKind, ListenerId};
+pub use rng::SplitMix64;
