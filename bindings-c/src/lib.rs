@@ -1,0 +1,1 @@
+//! Placeholder: the c binding is built in its own issue.

@@ -1,0 +1,1 @@
+//! Placeholder: the python binding is built in its own issue.
