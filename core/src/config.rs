@@ -206,20 +206,20 @@ impl<'a> ObjectReader<'a> {
         self.pick(field, names, &range.allowed(), |_, v| as_uint(v))
     }
 
-    /// A number, optionally scaled per name (e.g. a percentage alias).
+    /// A number, divided by `divisor(name)` (e.g. 100 for a percentage alias).
     pub fn number(
         &mut self,
         field: &'static str,
         names: &[&'a str],
         allowed: &str,
-        scale: impl Fn(&str) -> f64,
+        divisor: impl Fn(&str) -> f64,
     ) -> Option<f64> {
         self.pick(field, names, allowed, |n, v| {
-            v.as_f64().filter(|x| x.is_finite()).map(|x| x * scale(n))
+            v.as_f64().filter(|x| x.is_finite()).map(|x| x / divisor(n))
         })
     }
 
-    /// A duration written in milliseconds (any of `names`), non-negative.
+    /// A duration written as a non-negative integer of milliseconds (any of `names`).
     pub fn millis(
         &mut self,
         field: &'static str,
@@ -227,9 +227,7 @@ impl<'a> ObjectReader<'a> {
         allowed: &str,
     ) -> Option<Duration> {
         self.pick(field, names, allowed, |_, v| {
-            v.as_f64()
-                .filter(|x| x.is_finite() && *x >= 0.0)
-                .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+            as_uint(v).map(Duration::from_millis)
         })
     }
 

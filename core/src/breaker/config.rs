@@ -272,7 +272,7 @@ fn parse_fields(
     }
     let percent = |name: &str| {
         if name == "errorThresholdPercentage" {
-            0.01
+            100.0
         } else {
             1.0
         }
@@ -347,6 +347,10 @@ fn parse_fields(
 
     let mut nested_errors = Vec::new();
     let mut spelling_extra = Vec::new();
+    let seed_key = ["monitoringPeriod", "monitoringWindowMs"]
+        .into_iter()
+        .find(|k| map.contains_key(*k))
+        .unwrap_or("monitoringPeriod");
     let seed_window = r.millis(
         "window.duration",
         &["monitoringPeriod", "monitoringWindowMs"],
@@ -355,14 +359,22 @@ fn parse_fields(
     if let Some((key, w)) = r.object(&["window"]) {
         match parse_window(&key, w) {
             Ok((wc, sp)) => {
-                if let (Some(d), WindowConfig::Time { duration, .. }) = (seed_window, wc)
-                    && d != duration
-                {
-                    nested_errors.push(ConfigError::new(
-                        "monitoringPeriod",
-                        fmt_ms(d),
-                        format!("the same value as {key}.duration_ms (they are aliases)"),
-                    ));
+                match (seed_window, wc) {
+                    (Some(d), WindowConfig::Time { duration, .. }) if d != duration => {
+                        nested_errors.push(ConfigError::new(
+                            seed_key,
+                            fmt_ms(d),
+                            format!("the same value as {key}.duration_ms (they are aliases)"),
+                        ));
+                    }
+                    (Some(d), WindowConfig::Count { .. }) => {
+                        nested_errors.push(ConfigError::new(
+                            seed_key,
+                            fmt_ms(d),
+                            "absent: it sets a time window's duration, and window is a count window",
+                        ));
+                    }
+                    _ => {}
                 }
                 cfg.window = wc;
                 spelling_extra = sp;
@@ -398,10 +410,25 @@ fn parse_fields(
             &sp,
             &["recovery_backoff.multiplier", "recovery_backoff.max"],
         ));
-        cfg.recovery_backoff = Some(RecoveryBackoff {
-            multiplier: multiplier.unwrap_or(2.0),
-            max: max.unwrap_or(cfg.recovery_timeout.saturating_mul(32)),
-        });
+        match (multiplier, max) {
+            (Some(multiplier), Some(max)) => {
+                cfg.recovery_backoff = Some(RecoveryBackoff { multiplier, max });
+            }
+            (m, _) => {
+                let (part, allowed) = if m.is_none() {
+                    ("multiplier", MULTIPLIER)
+                } else {
+                    ("max_ms", ">= recovery_timeout")
+                };
+                if nested_errors.is_empty() {
+                    nested_errors.push(ConfigError::new(
+                        format!("{key}.{part}"),
+                        "(missing)",
+                        allowed,
+                    ));
+                }
+            }
+        }
     }
     let (mut errors, mut spelling) = r.finish(KNOWN_KEYS);
     errors.extend(nested_errors);

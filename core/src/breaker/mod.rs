@@ -361,7 +361,7 @@ impl CircuitBreaker {
                 && inner
                     .config
                     .max_half_open
-                    .is_some_and(|d| now - inner.state_since >= duration_to_nanos(d))
+                    .is_some_and(|d| now.saturating_sub(inner.state_since) >= duration_to_nanos(d))
             {
                 fx.transition =
                     Some(self.enter(inner, State::Open, TransitionReason::HalfOpenTimeout, now));
