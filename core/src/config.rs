@@ -231,6 +231,21 @@ impl<'a> ObjectReader<'a> {
         })
     }
 
+    /// A list of strings.
+    pub fn strings(
+        &mut self,
+        field: &'static str,
+        names: &[&'a str],
+        allowed: &str,
+    ) -> Option<Vec<String>> {
+        self.pick(field, names, allowed, |_, v| {
+            v.as_array()?
+                .iter()
+                .map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+    }
+
     pub fn boolean(&mut self, field: &'static str, names: &[&'a str]) -> Option<bool> {
         self.pick(field, names, "true or false", |_, v| v.as_bool())
     }

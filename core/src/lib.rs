@@ -10,10 +10,13 @@
 
 pub mod breaker;
 pub mod category;
+pub mod classify;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod policy;
+pub mod retry;
 pub mod rng;
 mod sync;
 pub mod window;
@@ -23,8 +26,13 @@ pub use breaker::{
     Transition, TransitionReason, WindowConfig,
 };
 pub use category::{Category, CategorySet};
+pub use classify::{Classification, ErrorFacts, classify};
 pub use clock::{Clock, ClockRef, ManualClock, SystemClock};
 pub use config::{ConfigError, ConfigErrors};
 pub use error::ErrorCode;
 pub use event::{Event, EventKind, ListenerId};
+pub use policy::{AttemptOutcome, Policy, PolicyCall, PolicyParts, Step, Verdict};
+pub use retry::{
+    BudgetConfig, Decision, GiveUpReason, Jitter, RetryBudget, RetryConfig, RetryPolicy, RetryState,
+};
 pub use rng::SplitMix64;

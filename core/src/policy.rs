@@ -1,0 +1,402 @@
+//! The policy pipeline (contract section 1, "Policy"), as a small state machine the host drives.
+//! Order, outermost first: fallback, retry, circuit breaker, (rate limiter, bulkhead: with their
+//! issue), timeout, the call. The host loops:
+//!
+//! ```text
+//! let (mut call, mut step) = policy.start();
+//! loop {
+//!     match step {
+//!         Step::Attempt { timeout, .. } => { run the user's function (enforcing timeout);
+//!                                            step = policy.on_outcome(&mut call, outcome) }
+//!         Step::Sleep { delay }         => { sleep on the host's timer; step = policy.after_sleep(&mut call) }
+//!         Step::Fallback(verdict)       => { run the fallback, or apply verdict when none serves }
+//!         Step::Done(verdict)           => { return what verdict says }
+//!     }
+//! }
+//! ```
+//! The host keeps the user's values and errors; a [`Verdict`] says which one the caller gets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::breaker::{CircuitBreaker, Outcome, Permit, State};
+use crate::category::Category;
+use crate::classify::Classification;
+use crate::clock::ClockRef;
+use crate::config::{ConfigError, ConfigErrors};
+use crate::error::ErrorCode;
+use crate::event::{Event, EventBus, EventKind, Listener, ListenerId};
+use crate::retry::{Decision, GiveUpReason, RetryPolicy, RetryState};
+
+/// The parts of a policy; every one is optional.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyParts {
+    pub breaker: Option<Arc<CircuitBreaker>>,
+    pub retry: Option<Arc<RetryPolicy>>,
+    /// Per attempt; the host enforces it.
+    pub timeout: Option<Duration>,
+    /// Whether the host has a fallback to run when the pipeline ends in an error.
+    pub fallback: bool,
+    /// Defaults to the parts' clock (they must share one), else the system clock.
+    pub clock: Option<ClockRef>,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Success,
+    Failure(Classification),
+    /// Cancelled by the caller: the permit is released and nothing is counted.
+    Cancelled,
+}
+
+/// What the caller of the guarded call receives (contract section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The last attempt's value.
+    Value,
+    /// The last user error, the same object, unchanged.
+    UserError,
+    /// A `RetryError` whose cause is the last user error.
+    RetryExhausted { attempts: u32, reason: GiveUpReason },
+    /// A component rejected the attempt: its own error (`CircuitOpenError`...), with the last
+    /// user error attached when `attempts > 0`.
+    Rejected {
+        code: ErrorCode,
+        state: Option<State>,
+        retry_after: Option<Duration>,
+        attempts: u32,
+    },
+    /// The host's own cancellation error.
+    Cancelled,
+}
+
+/// The next thing the host must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Run attempt number `attempt` (1-based), abandoning it after `timeout`.
+    Attempt {
+        attempt: u32,
+        timeout: Option<Duration>,
+    },
+    /// Sleep, then call [`Policy::after_sleep`].
+    Sleep {
+        delay: Duration,
+    },
+    /// The pipeline ended in an error and a fallback is configured: run it (its value is
+    /// returned), or apply the verdict when no fallback strategy serves.
+    Fallback(Verdict),
+    Done(Verdict),
+}
+
+/// One guarded call's state. Owned by the call; plain data.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PolicyCall {
+    retry: Option<RetryState>,
+    permit: Option<Permit>,
+    attempts: u32,
+    last_category: Option<Category>,
+    finished: bool,
+}
+
+impl PolicyCall {
+    /// Attempts started so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The category of the last failed attempt.
+    pub fn last_category(&self) -> Option<Category> {
+        self.last_category
+    }
+
+    /// The breaker permit of the attempt in flight.
+    pub fn permit(&self) -> Option<Permit> {
+        self.permit
+    }
+}
+
+/// A composed policy. Share it with `Arc`; each call gets its own [`PolicyCall`].
+#[derive(Debug)]
+pub struct Policy {
+    name: Arc<str>,
+    parts: PolicyParts,
+    clock: ClockRef,
+    events: EventBus,
+}
+
+impl Policy {
+    pub fn new(name: &str, parts: PolicyParts) -> Result<Self, ConfigErrors> {
+        let clock = match (&parts.clock, &parts.breaker) {
+            (Some(c), Some(b)) if !c.same_as(b.clock()) => {
+                return Err(ConfigError::new(
+                    "clock",
+                    "a different clock",
+                    "the clock of the policy's parts (they must share one)",
+                )
+                .into());
+            }
+            (Some(c), _) => c.clone(),
+            (None, Some(b)) => b.clock().clone(),
+            (None, None) => ClockRef::system(),
+        };
+        if parts.timeout.is_some_and(|t| t.is_zero()) {
+            return Err(ConfigError::new("timeout", "0", "a duration > 0").into());
+        }
+        Ok(Self {
+            name: Arc::from(name),
+            parts,
+            clock,
+            events: EventBus::default(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn parts(&self) -> &PolicyParts {
+        &self.parts
+    }
+
+    pub fn clock(&self) -> &ClockRef {
+        &self.clock
+    }
+
+    /// Starts a call: its first step is an attempt, or a rejection.
+    pub fn start(&self) -> (PolicyCall, Step) {
+        let mut call = PolicyCall::default();
+        if let Some(r) = &self.parts.retry {
+            call.retry = Some(r.begin(self.clock.now()));
+        }
+        let step = self.acquire(&mut call);
+        (call, step)
+    }
+
+    /// Reports how the attempt in flight ended.
+    pub fn on_outcome(&self, call: &mut PolicyCall, outcome: AttemptOutcome) -> Step {
+        let permit = call.permit.take();
+        let failure = match outcome {
+            AttemptOutcome::Success => {
+                if let (Some(b), Some(p)) = (&self.parts.breaker, permit) {
+                    b.record(p, Outcome::Success);
+                }
+                return self.finish(call, Verdict::Value);
+            }
+            AttemptOutcome::Cancelled => {
+                if let (Some(b), Some(p)) = (&self.parts.breaker, permit) {
+                    b.release(p);
+                }
+                return self.finish(call, Verdict::Cancelled);
+            }
+            AttemptOutcome::Failure(c) => c,
+        };
+        call.last_category = Some(failure.category);
+        if let (Some(b), Some(p)) = (&self.parts.breaker, permit) {
+            b.record(p, Outcome::Failure(failure.category));
+        }
+        let (Some(retry), Some(state)) = (&self.parts.retry, call.retry.as_mut()) else {
+            return self.finish(call, Verdict::UserError);
+        };
+        match retry.decide(state, &failure, self.clock.now()) {
+            Decision::Retry { delay, attempt } => {
+                if self.events.is_active() {
+                    let mut e = self.event(EventKind::Retry);
+                    e.attempt = Some(attempt);
+                    e.delay = Some(delay);
+                    e.category = Some(failure.category);
+                    self.events.emit(&e);
+                }
+                Step::Sleep { delay }
+            }
+            Decision::GiveUp(reason) => {
+                self.give_up(call, reason);
+                if reason.is_exhaustion() {
+                    let attempts = call.attempts;
+                    self.finish(call, Verdict::RetryExhausted { attempts, reason })
+                } else {
+                    self.finish(call, Verdict::UserError)
+                }
+            }
+        }
+    }
+
+    /// The backoff sleep is over: the next attempt (or a rejection).
+    pub fn after_sleep(&self, call: &mut PolicyCall) -> Step {
+        self.acquire(call)
+    }
+
+    /// The caller cancelled (during an attempt or a sleep): releases what is held.
+    pub fn cancel(&self, call: &mut PolicyCall) -> Step {
+        if let (Some(b), Some(p)) = (&self.parts.breaker, call.permit.take()) {
+            b.release(p);
+        }
+        if self.parts.retry.is_some() && call.attempts > 0 {
+            self.give_up(call, GiveUpReason::Cancelled);
+        }
+        call.finished = true;
+        Step::Done(Verdict::Cancelled)
+    }
+
+    fn acquire(&self, call: &mut PolicyCall) -> Step {
+        if let Some(b) = &self.parts.breaker {
+            match b.try_acquire() {
+                Ok(p) => call.permit = Some(p),
+                Err(rej) => {
+                    if self.parts.retry.is_some() {
+                        self.give_up(call, GiveUpReason::CircuitOpen);
+                    }
+                    let verdict = Verdict::Rejected {
+                        code: ErrorCode::CircuitOpen,
+                        state: Some(rej.state),
+                        retry_after: rej.retry_after,
+                        attempts: call.attempts,
+                    };
+                    return self.finish(call, verdict);
+                }
+            }
+        }
+        call.attempts += 1;
+        Step::Attempt {
+            attempt: call.attempts,
+            timeout: self.parts.timeout,
+        }
+    }
+
+    fn give_up(&self, call: &PolicyCall, reason: GiveUpReason) {
+        if self.events.is_active() {
+            let mut e = self.event(EventKind::GiveUp);
+            e.reason = Some(reason.as_str());
+            e.attempt = Some(call.attempts);
+            e.category = call.last_category;
+            self.events.emit(&e);
+        }
+    }
+
+    fn finish(&self, call: &mut PolicyCall, verdict: Verdict) -> Step {
+        call.finished = true;
+        match verdict {
+            Verdict::Value | Verdict::Cancelled => Step::Done(verdict),
+            _ if self.parts.fallback => Step::Fallback(verdict),
+            _ => Step::Done(verdict),
+        }
+    }
+
+    fn event(&self, kind: EventKind) -> Event {
+        Event::new(kind, &self.name, self.clock.wall_ms())
+    }
+
+    /// Listens to the policy's own events (`retry`, `give_up`); the breaker has its own.
+    pub fn subscribe(&self, kind: Option<EventKind>, listener: Listener) -> ListenerId {
+        self.events.subscribe(kind, listener)
+    }
+
+    pub fn unsubscribe(&self, id: ListenerId) -> bool {
+        self.events.unsubscribe(id)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::breaker::BreakerConfig;
+    use crate::clock::ManualClock;
+    use crate::retry::{Jitter, RetryConfig};
+
+    fn setup(max_attempts: u32) -> (Arc<ManualClock>, Policy) {
+        let clock = Arc::new(ManualClock::new());
+        let breaker = CircuitBreaker::new(
+            "svc",
+            BreakerConfig::default(),
+            ClockRef::Manual(clock.clone()),
+        )
+        .unwrap();
+        let retry = RetryPolicy::new(
+            RetryConfig {
+                max_attempts,
+                jitter: Jitter::None,
+                ..RetryConfig::default()
+            },
+            1,
+            None,
+        )
+        .unwrap();
+        let parts = PolicyParts {
+            breaker: Some(Arc::new(breaker)),
+            retry: Some(Arc::new(retry)),
+            ..PolicyParts::default()
+        };
+        (clock, Policy::new("svc", parts).unwrap())
+    }
+
+    #[test]
+    fn retries_then_succeeds() {
+        let (_, p) = setup(3);
+        let (mut call, step) = p.start();
+        assert_eq!(
+            step,
+            Step::Attempt {
+                attempt: 1,
+                timeout: None
+            }
+        );
+        let step = p.on_outcome(
+            &mut call,
+            AttemptOutcome::Failure(Classification::of(Category::Server)),
+        );
+        assert_eq!(
+            step,
+            Step::Sleep {
+                delay: Duration::from_millis(200)
+            }
+        );
+        assert_eq!(
+            p.after_sleep(&mut call),
+            Step::Attempt {
+                attempt: 2,
+                timeout: None
+            }
+        );
+        assert_eq!(
+            p.on_outcome(&mut call, AttemptOutcome::Success),
+            Step::Done(Verdict::Value)
+        );
+    }
+
+    #[test]
+    fn exhaustion_and_not_retryable() {
+        let (_, p) = setup(2);
+        let (mut call, _) = p.start();
+        let server = AttemptOutcome::Failure(Classification::of(Category::Server));
+        assert!(matches!(
+            p.on_outcome(&mut call, server),
+            Step::Sleep { .. }
+        ));
+        p.after_sleep(&mut call);
+        assert_eq!(
+            p.on_outcome(&mut call, server),
+            Step::Done(Verdict::RetryExhausted {
+                attempts: 2,
+                reason: GiveUpReason::MaxAttempts
+            })
+        );
+        let (mut call, _) = p.start();
+        let client = AttemptOutcome::Failure(Classification::of(Category::Client));
+        assert_eq!(
+            p.on_outcome(&mut call, client),
+            Step::Done(Verdict::UserError)
+        );
+    }
+
+    #[test]
+    fn parts_must_share_a_clock() {
+        let breaker =
+            CircuitBreaker::new("b", BreakerConfig::default(), ClockRef::system()).unwrap();
+        let parts = PolicyParts {
+            breaker: Some(Arc::new(breaker)),
+            clock: Some(ClockRef::Manual(Arc::new(ManualClock::new()))),
+            ..PolicyParts::default()
+        };
+        assert_eq!(Policy::new("p", parts).unwrap_err().first().key, "clock");
+    }
+}
