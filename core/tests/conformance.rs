@@ -12,7 +12,11 @@ use std::time::Duration;
 use breakwater_core::breaker::{
     BreakerConfig, CircuitBreaker, Outcome, Permit, Rejection, Snapshot,
 };
+use breakwater_core::classify::{ErrorFacts, classify, parse_retry_after, parse_retry_after_ms};
+use breakwater_core::policy::{AttemptOutcome, Policy, PolicyParts, Step, Verdict};
+use breakwater_core::retry::{Decision, RetryConfig, RetryPolicy, RetryState};
 use breakwater_core::{Category, ClockRef, Event, ManualClock};
+use breakwater_core::{Classification, ConfigErrors};
 use serde_json::{Map, Value};
 
 fn repo_root() -> PathBuf {
@@ -46,7 +50,10 @@ type Failures = Vec<String>;
 
 struct Ctx {
     clock: Arc<ManualClock>,
-    breaker: Option<CircuitBreaker>,
+    breaker: Option<Arc<CircuitBreaker>>,
+    retry: Option<Arc<RetryPolicy>>,
+    policy: Option<Policy>,
+    calls: HashMap<String, RetryState>,
     permits: HashMap<String, Permit>,
     events: Arc<Mutex<Vec<Event>>>,
     failures: Failures,
@@ -58,8 +65,8 @@ impl Ctx {
         self.failures.push(format!("step {}: {msg}", self.step));
     }
 
-    fn breaker(&self) -> &CircuitBreaker {
-        self.breaker.as_ref().expect("breaker exists")
+    fn breaker(&self) -> Option<&CircuitBreaker> {
+        self.breaker.as_deref()
     }
 }
 
@@ -75,6 +82,9 @@ const STEP_KEYS: &[&str] = &[
     "ms",
     "config",
     "comment",
+    "facts",
+    "call",
+    "attempts",
 ];
 const EXPECT_KEYS: &[&str] = &[
     "permitted",
@@ -83,6 +93,15 @@ const EXPECT_KEYS: &[&str] = &[
     "snapshot",
     "events",
     "error",
+    "category",
+    "not_sent",
+    "retry_after_ms",
+    "decision",
+    "delay_ms",
+    "attempt",
+    "reason",
+    "trace",
+    "result",
 ];
 const TOP_KEYS: &[&str] = &[
     "$schema",
@@ -110,6 +129,10 @@ const OPS: &[&str] = &[
     "state",
     "snapshot",
     "configure",
+    "classify",
+    "start",
+    "decide",
+    "run",
 ];
 
 fn check_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(), String> {
@@ -221,6 +244,8 @@ fn event_field(e: &Event, key: &str) -> Option<Value> {
         "reason" => opt(e.reason),
         "category" => opt(e.category.map(|c| c.as_str())),
         "duration_ms" => e.duration.map_or(Value::Null, |d| Value::from(ms(d))),
+        "delay_ms" => e.delay.map_or(Value::Null, |d| Value::from(ms(d))),
+        "attempt" => e.attempt.map_or(Value::Null, Value::from),
         _ => return None,
     };
     Some(v)
@@ -228,13 +253,19 @@ fn event_field(e: &Event, key: &str) -> Option<Value> {
 
 fn check_expect(ctx: &mut Ctx, expect: &Map<String, Value>, events: &[Event]) {
     if let Some(want) = expect.get("state").and_then(Value::as_str) {
-        let got = ctx.breaker().state();
+        let Some(b) = ctx.breaker() else {
+            return ctx.fail("`state` expected without a breaker".into());
+        };
+        let got = b.state();
         if got.as_str() != want {
             ctx.fail(format!("state {got} != {want}"));
         }
     }
     if let Some(Value::Object(want)) = expect.get("snapshot") {
-        let snap = ctx.breaker().snapshot();
+        let Some(b) = ctx.breaker() else {
+            return ctx.fail("`snapshot` expected without a breaker".into());
+        };
+        let snap = b.snapshot();
         for (k, w) in want {
             match snapshot_field(&snap, k) {
                 None => ctx.fail(format!("unknown snapshot field {k}")),
@@ -270,12 +301,399 @@ fn check_expect(ctx: &mut Ctx, expect: &Map<String, Value>, events: &[Event]) {
     }
 }
 
-fn run_breaker(doc: &Map<String, Value>) -> Failures {
+/// The breaker ops; `b` is the scenario's breaker (or the policy's).
+fn breaker_step(
+    ctx: &mut Ctx,
+    b: &CircuitBreaker,
+    op: &str,
+    step: &Map<String, Value>,
+    expect: &Map<String, Value>,
+) {
+    match op {
+        "acquire" => {
+            let r = b.try_acquire();
+            if let (Ok(p), Some(name)) = (&r, step.get("permit").and_then(Value::as_str)) {
+                ctx.permits.insert(name.to_string(), *p);
+            }
+            check_rejection(ctx, r, expect);
+        }
+        "record" | "release" => {
+            let name = step.get("permit").and_then(Value::as_str).unwrap_or("");
+            match ctx.permits.remove(name) {
+                None => ctx.fail(format!("no permit named {name:?}")),
+                Some(p) if op == "release" => b.release(p),
+                Some(p) => match outcome_of(step) {
+                    Ok(o) => b.record(p, o),
+                    Err(e) => ctx.fail(e),
+                },
+            }
+        }
+        "call" => {
+            let repeat = step.get("repeat").and_then(Value::as_u64).unwrap_or(1);
+            let duration =
+                Duration::from_millis(step.get("duration_ms").and_then(Value::as_u64).unwrap_or(0));
+            match outcome_of(step) {
+                Err(e) => ctx.fail(e),
+                Ok(outcome) => {
+                    let mut rejected = false;
+                    for _ in 0..repeat {
+                        match b.try_acquire() {
+                            Ok(p) => {
+                                ctx.clock.advance(duration);
+                                b.record(p, outcome);
+                            }
+                            Err(rej) => {
+                                rejected = true;
+                                check_rejection(ctx, Err(rej), expect);
+                                break;
+                            }
+                        }
+                    }
+                    if expect.contains_key("rejected") && !rejected {
+                        ctx.fail("expected the call to be rejected".into());
+                    }
+                }
+            }
+        }
+        "advance" => ctx.clock.advance(Duration::from_millis(
+            step.get("ms").and_then(Value::as_u64).unwrap_or(0),
+        )),
+        "force_open" => drop(b.force_open()),
+        "force_close" => drop(b.force_close()),
+        "disable" => drop(b.disable()),
+        "metrics_only" => drop(b.metrics_only()),
+        "reset" => drop(b.reset()),
+        "state" | "snapshot" => {}
+        "configure" => {
+            let cfg = step
+                .get("config")
+                .cloned()
+                .unwrap_or(Value::Object(Map::new()));
+            let result =
+                BreakerConfig::from_json_over(&b.config(), &cfg).and_then(|c| b.configure(c));
+            match (result, expect.get("error")) {
+                (Ok(()), Some(w)) => ctx.fail(format!("configure accepted, expected {w}")),
+                (Err(e), None) => ctx.fail(format!("configure rejected: {e}")),
+                (Err(e), Some(w)) => {
+                    if w.get("key")
+                        .and_then(Value::as_str)
+                        .is_some_and(|k| k != e.first().key)
+                    {
+                        ctx.fail(format!(
+                            "configure error key {} != {}",
+                            e.first().key,
+                            w["key"]
+                        ));
+                    }
+                }
+                (Ok(()), None) => {}
+            }
+        }
+        other => ctx.fail(format!("unknown op {other:?}")),
+    }
+}
+
+/// Reads failure facts (as a host would extract them) and classifies them with the core.
+fn facts_of(ctx: &Ctx, v: Option<&Value>) -> Result<Classification, String> {
+    let empty = Map::new();
+    let f = match v {
+        None => &empty,
+        Some(Value::Object(m)) => m,
+        Some(other) => return Err(format!("facts must be an object, got {other}")),
+    };
+    for k in f.keys() {
+        let known = [
+            "status",
+            "codes",
+            "timeout",
+            "connection_refused",
+            "cancelled",
+            "abort_reason_timeout",
+            "user_category",
+            "retry_after",
+            "retry_after_ms",
+        ];
+        if !known.contains(&k.as_str()) {
+            return Err(format!("unknown fact {k}"));
+        }
+    }
+    let codes: Vec<&str> = f
+        .get("codes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let flag = |k: &str| f.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let user_category = match f.get("user_category").and_then(Value::as_str) {
+        None => None,
+        Some(c) => Some(c.parse().map_err(|_| format!("unknown category {c}"))?),
+    };
+    let now_wall = breakwater_core::Clock::wall_ms(&*ctx.clock);
+    let retry_after = match (f.get("retry_after"), f.get("retry_after_ms")) {
+        (_, Some(v)) => parse_retry_after_ms(v.as_str().unwrap_or_default()),
+        (Some(v), None) => parse_retry_after(v.as_str().unwrap_or_default(), now_wall),
+        (None, None) => None,
+    };
+    Ok(classify(&ErrorFacts {
+        user_category,
+        http_status: f.get("status").and_then(Value::as_u64).map(|s| s as u16),
+        codes: &codes,
+        timeout: flag("timeout"),
+        connection_refused: flag("connection_refused"),
+        cancelled: flag("cancelled"),
+        abort_reason_timeout: flag("abort_reason_timeout"),
+        retry_after,
+    }))
+}
+
+/// A failure given either as `category` (+ optional facts for Retry-After) or as raw facts.
+fn failure_of(ctx: &Ctx, entry: &Map<String, Value>) -> Result<Classification, String> {
+    let mut c = facts_of(ctx, entry.get("facts"))?;
+    if let Some(cat) = entry.get("category").and_then(Value::as_str) {
+        c.category = cat.parse().map_err(|_| format!("unknown category {cat}"))?;
+    }
+    Ok(c)
+}
+
+fn expect_value(ctx: &mut Ctx, expect: &Map<String, Value>, key: &str, got: Value) {
+    if let Some(want) = expect.get(key)
+        && !values_match(&got, want)
+    {
+        ctx.fail(format!("{key} = {got}, expected {want}"));
+    }
+}
+
+fn classify_step(ctx: &mut Ctx, step: &Map<String, Value>, expect: &Map<String, Value>) {
+    match facts_of(ctx, step.get("facts")) {
+        Err(e) => ctx.fail(e),
+        Ok(c) => {
+            expect_value(ctx, expect, "category", Value::from(c.category.as_str()));
+            expect_value(ctx, expect, "not_sent", Value::from(c.not_sent));
+            let ra = c.retry_after.map_or(Value::Null, |d| Value::from(ms(d)));
+            expect_value(ctx, expect, "retry_after_ms", ra);
+        }
+    }
+}
+
+fn retry_step(ctx: &mut Ctx, op: &str, step: &Map<String, Value>, expect: &Map<String, Value>) {
+    let Some(retry) = ctx.retry.clone() else {
+        return ctx.fail(format!("op {op} needs a retry component"));
+    };
+    let name = step
+        .get("call")
+        .and_then(Value::as_str)
+        .unwrap_or("c")
+        .to_string();
+    let now = breakwater_core::Clock::now(&*ctx.clock);
+    if op == "start" {
+        ctx.calls.insert(name, retry.begin(now));
+        return;
+    }
+    let failure = match failure_of(ctx, step) {
+        Ok(f) => f,
+        Err(e) => return ctx.fail(e),
+    };
+    let Some(mut state) = ctx.calls.remove(&name) else {
+        return ctx.fail(format!("no call named {name:?} (start it first)"));
+    };
+    let decision = retry.decide(&mut state, &failure, now);
+    ctx.calls.insert(name, state);
+    match decision {
+        Decision::Retry { delay, attempt } => {
+            expect_value(ctx, expect, "decision", Value::from("retry"));
+            expect_value(ctx, expect, "delay_ms", Value::from(ms(delay)));
+            expect_value(ctx, expect, "attempt", Value::from(attempt));
+            if expect.contains_key("reason") {
+                ctx.fail(format!("expected a give-up, got a retry after {delay:?}"));
+            }
+        }
+        Decision::GiveUp(reason) => {
+            expect_value(ctx, expect, "decision", Value::from("give_up"));
+            expect_value(ctx, expect, "reason", Value::from(reason.as_str()));
+            if expect.contains_key("delay_ms") {
+                ctx.fail(format!("expected a retry, gave up: {reason}"));
+            }
+        }
+    }
+}
+
+fn verdict_json(v: &Verdict, fallback: bool) -> Value {
+    let mut m = Map::new();
+    let kind = match v {
+        Verdict::Value => "value",
+        Verdict::UserError => "user_error",
+        Verdict::RetryExhausted { attempts, reason } => {
+            m.insert("attempts".into(), Value::from(*attempts));
+            m.insert("reason".into(), Value::from(reason.as_str()));
+            "retry_exhausted"
+        }
+        Verdict::Rejected {
+            code,
+            state,
+            retry_after,
+            attempts,
+        } => {
+            m.insert("code".into(), Value::from(code.as_str()));
+            m.insert(
+                "state".into(),
+                state.map_or(Value::Null, |s| Value::from(s.as_str())),
+            );
+            m.insert(
+                "retry_after_ms".into(),
+                retry_after.map_or(Value::Null, |d| Value::from(ms(d))),
+            );
+            m.insert("attempts".into(), Value::from(*attempts));
+            "rejected"
+        }
+        Verdict::Cancelled => "cancelled",
+    };
+    m.insert("kind".into(), Value::from(kind));
+    m.insert("fallback".into(), Value::from(fallback));
+    Value::Object(m)
+}
+
+/// Drives one guarded call through the policy: `attempts` script each attempt's outcome;
+/// sleeps advance the ManualClock.
+fn run_step(ctx: &mut Ctx, step: &Map<String, Value>, expect: &Map<String, Value>) {
+    let Some(policy) = ctx.policy.take() else {
+        return ctx.fail("op run needs a policy".into());
+    };
+    let script = step
+        .get("attempts")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut next = script.iter();
+    let mut trace = Vec::new();
+    let (mut call, mut s) = policy.start();
+    let result = loop {
+        match s {
+            Step::Attempt { attempt, .. } => {
+                trace.push(Value::from(format!("attempt:{attempt}")));
+                let Some(entry) = next.next().and_then(Value::as_object) else {
+                    ctx.fail(format!(
+                        "the policy asked for attempt {attempt}; the script has no more"
+                    ));
+                    break None;
+                };
+                let d = entry
+                    .get("duration_ms")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+                ctx.clock.advance(Duration::from_millis(d));
+                let outcome = match entry.get("outcome").and_then(Value::as_str) {
+                    Some("success") => AttemptOutcome::Success,
+                    Some("cancelled") => AttemptOutcome::Cancelled,
+                    Some("failure") => match failure_of(ctx, entry) {
+                        Ok(c) => AttemptOutcome::Failure(c),
+                        Err(e) => {
+                            ctx.fail(e);
+                            break None;
+                        }
+                    },
+                    other => {
+                        ctx.fail(format!("bad attempt outcome {other:?}"));
+                        break None;
+                    }
+                };
+                s = policy.on_outcome(&mut call, outcome);
+            }
+            Step::Sleep { delay } => {
+                trace.push(Value::from(format!("sleep:{}", ms(delay))));
+                ctx.clock.advance(delay);
+                s = policy.after_sleep(&mut call);
+            }
+            Step::Fallback(v) => break Some(verdict_json(&v, true)),
+            Step::Done(v) => break Some(verdict_json(&v, false)),
+        }
+    };
+    ctx.policy = Some(policy);
+    if next.next().is_some() {
+        ctx.fail("the script has attempts the policy never made".into());
+    }
+    if let Some(want) = expect.get("trace")
+        && *want != Value::from(trace.clone())
+    {
+        ctx.fail(format!("trace {} != {want}", Value::from(trace)));
+    }
+    if let (Some(Value::Object(want)), Some(Value::Object(got))) = (expect.get("result"), result) {
+        for (k, w) in want {
+            match got.get(k) {
+                Some(g) if values_match(g, w) => {}
+                g => ctx.fail(format!("result.{k} = {g:?}, expected {w}")),
+            }
+        }
+    }
+}
+
+/// The objects a scenario exercises, built from its config.
+#[derive(Default)]
+struct Setup {
+    breaker: Option<Arc<CircuitBreaker>>,
+    retry: Option<Arc<RetryPolicy>>,
+    policy: Option<Policy>,
+}
+
+fn build(component: &str, config: &Value, clock: &Arc<ManualClock>) -> Result<Setup, ConfigErrors> {
+    let manual = ClockRef::Manual(clock.clone());
+    let breaker = |v: &Value| -> Result<Arc<CircuitBreaker>, ConfigErrors> {
+        Ok(Arc::new(CircuitBreaker::new(
+            "test",
+            BreakerConfig::from_json(v)?,
+            manual.clone(),
+        )?))
+    };
+    let retry = |v: &Value| -> Result<Arc<RetryPolicy>, ConfigErrors> {
+        Ok(Arc::new(RetryPolicy::new(
+            RetryConfig::from_json(v)?,
+            0,
+            None,
+        )?))
+    };
+    Ok(match component {
+        "breaker" => Setup {
+            breaker: Some(breaker(config)?),
+            ..Setup::default()
+        },
+        "retry" => Setup {
+            retry: Some(retry(config)?),
+            ..Setup::default()
+        },
+        "classify" => Setup::default(),
+        "policy" => {
+            let b = config.get("breaker").map(breaker).transpose()?;
+            let r = config.get("retry").map(retry).transpose()?;
+            let timeout = config
+                .get("timeout_ms")
+                .and_then(Value::as_u64)
+                .map(Duration::from_millis);
+            let fallback = config
+                .get("fallback")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let parts = PolicyParts {
+                breaker: b.clone(),
+                retry: r.clone(),
+                timeout,
+                fallback,
+                clock: Some(manual.clone()),
+            };
+            Setup {
+                breaker: b,
+                retry: r,
+                policy: Some(Policy::new("test", parts)?),
+            }
+        }
+        other => panic!("unknown component {other}"),
+    })
+}
+
+fn run_scenario(component: &str, doc: &Map<String, Value>) -> Failures {
     let config_doc = doc
         .get("config")
         .cloned()
         .unwrap_or(Value::Object(Map::new()));
-    let parsed = BreakerConfig::from_json(&config_doc);
+    let clock = Arc::new(ManualClock::new());
+    let parsed = build(component, &config_doc, &clock);
     if let Some(want) = doc.get("config_error") {
         return match parsed {
             Ok(_) => vec![format!("config accepted, expected error {want}")],
@@ -303,21 +721,27 @@ fn run_breaker(doc: &Map<String, Value>) -> Failures {
             }
         };
     }
-    let config = match parsed {
-        Ok(c) => c,
+    let setup = match parsed {
+        Ok(s) => s,
         Err(e) => return vec![format!("config rejected: {e}")],
     };
-    let clock = Arc::new(ManualClock::new());
-    let breaker = CircuitBreaker::new("test", config, ClockRef::Manual(clock.clone())).unwrap();
     let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    breaker.subscribe(
-        None,
-        Arc::new(move |e: &Event| sink.lock().unwrap().push(e.clone())),
-    );
+    let listener = {
+        let sink = events.clone();
+        Arc::new(move |e: &Event| sink.lock().unwrap().push(e.clone()))
+    };
+    if let Some(b) = &setup.breaker {
+        b.subscribe(None, listener.clone());
+    }
+    if let Some(p) = &setup.policy {
+        p.subscribe(None, listener);
+    }
     let mut ctx = Ctx {
         clock,
-        breaker: Some(breaker),
+        breaker: setup.breaker,
+        retry: setup.retry,
+        policy: setup.policy,
+        calls: HashMap::new(),
         permits: HashMap::new(),
         events,
         failures: Vec::new(),
@@ -353,90 +777,14 @@ fn run_breaker(doc: &Map<String, Value>) -> Failures {
         }
         ctx.events.lock().unwrap().clear();
         let op = step.get("op").and_then(Value::as_str).unwrap_or("");
-        let b = ctx.breaker.as_ref().unwrap();
         match op {
-            "acquire" => {
-                let r = b.try_acquire();
-                if let (Ok(p), Some(name)) = (&r, step.get("permit").and_then(Value::as_str)) {
-                    ctx.permits.insert(name.to_string(), *p);
-                }
-                check_rejection(&mut ctx, r, expect);
-            }
-            "record" | "release" => {
-                let name = step.get("permit").and_then(Value::as_str).unwrap_or("");
-                match ctx.permits.remove(name) {
-                    None => ctx.fail(format!("no permit named {name:?}")),
-                    Some(p) if op == "release" => b.release(p),
-                    Some(p) => match outcome_of(step) {
-                        Ok(o) => b.record(p, o),
-                        Err(e) => ctx.fail(e),
-                    },
-                }
-            }
-            "call" => {
-                let repeat = step.get("repeat").and_then(Value::as_u64).unwrap_or(1);
-                let duration = Duration::from_millis(
-                    step.get("duration_ms").and_then(Value::as_u64).unwrap_or(0),
-                );
-                match outcome_of(step) {
-                    Err(e) => ctx.fail(e),
-                    Ok(outcome) => {
-                        let mut rejected = false;
-                        for _ in 0..repeat {
-                            let b = ctx.breaker.as_ref().unwrap();
-                            match b.try_acquire() {
-                                Ok(p) => {
-                                    ctx.clock.advance(duration);
-                                    b.record(p, outcome);
-                                }
-                                Err(rej) => {
-                                    rejected = true;
-                                    check_rejection(&mut ctx, Err(rej), expect);
-                                    break;
-                                }
-                            }
-                        }
-                        if expect.contains_key("rejected") && !rejected {
-                            ctx.fail("expected the call to be rejected".into());
-                        }
-                    }
-                }
-            }
-            "advance" => ctx.clock.advance(Duration::from_millis(
-                step.get("ms").and_then(Value::as_u64).unwrap_or(0),
-            )),
-            "force_open" => drop(b.force_open()),
-            "force_close" => drop(b.force_close()),
-            "disable" => drop(b.disable()),
-            "metrics_only" => drop(b.metrics_only()),
-            "reset" => drop(b.reset()),
-            "state" | "snapshot" => {}
-            "configure" => {
-                let cfg = step
-                    .get("config")
-                    .cloned()
-                    .unwrap_or(Value::Object(Map::new()));
-                let result =
-                    BreakerConfig::from_json_over(&b.config(), &cfg).and_then(|c| b.configure(c));
-                match (result, expect.get("error")) {
-                    (Ok(()), Some(w)) => ctx.fail(format!("configure accepted, expected {w}")),
-                    (Err(e), None) => ctx.fail(format!("configure rejected: {e}")),
-                    (Err(e), Some(w)) => {
-                        if w.get("key")
-                            .and_then(Value::as_str)
-                            .is_some_and(|k| k != e.first().key)
-                        {
-                            ctx.fail(format!(
-                                "configure error key {} != {}",
-                                e.first().key,
-                                w["key"]
-                            ));
-                        }
-                    }
-                    (Ok(()), None) => {}
-                }
-            }
-            other => ctx.fail(format!("unknown op {other:?}")),
+            "classify" => classify_step(&mut ctx, step, expect),
+            "start" | "decide" => retry_step(&mut ctx, op, step, expect),
+            "run" => run_step(&mut ctx, step, expect),
+            _ => match ctx.breaker.clone() {
+                None => ctx.fail(format!("op {op:?} needs a breaker")),
+                Some(b) => breaker_step(&mut ctx, &b, op, step, expect),
+            },
         }
         let events = std::mem::take(&mut *ctx.events.lock().unwrap());
         check_expect(&mut ctx, expect, &events);
@@ -478,7 +826,7 @@ fn run_file(path: &Path) -> Failures {
         }
     }
     match doc.get("component").and_then(Value::as_str) {
-        Some("breaker") => run_breaker(doc),
+        Some(c @ ("breaker" | "retry" | "policy" | "classify")) => run_scenario(c, doc),
         other => vec![format!("unknown component {other:?}")],
     }
 }
