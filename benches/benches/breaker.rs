@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use breakwater_core::{
-    BreakerConfig, Category, CircuitBreaker, Clock, ClockRef, Outcome, SystemClock, WindowConfig,
+    AttemptOutcome, BreakerConfig, Category, CircuitBreaker, Classification, Clock, ClockRef,
+    Jitter, Outcome, Policy, PolicyParts, RetryConfig, RetryPolicy, Step, SystemClock,
+    WindowConfig,
 };
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
@@ -83,7 +85,8 @@ fn window_sizes(c: &mut Criterion) {
     let mut g = c.benchmark_group("window_size");
     for size in [10u32, 1_000, 100_000] {
         let b = breaker(BreakerConfig {
-            minimum_calls: 1_000_000,
+            failure_threshold: 0,
+            failure_rate_threshold: 1.0,
             ..count(size)
         });
         g.bench_with_input(BenchmarkId::new("count", size), &size, |bench, _| {
@@ -97,7 +100,7 @@ fn window_sizes(c: &mut Criterion) {
     }
     for buckets in [10u32, 100, 1_000] {
         let cfg = BreakerConfig {
-            minimum_calls: 1_000_000,
+            failure_rate_threshold: 1.0,
             failure_threshold: 0,
             window: WindowConfig::Time {
                 duration: Duration::from_millis(buckets as u64 * 10),
@@ -141,9 +144,60 @@ fn two_threads(c: &mut Criterion) {
     });
 }
 
+/// One retry decision per jitter kind (a fresh call state each time, so the attempt is 1).
+fn retry_decide(c: &mut Criterion) {
+    let mut g = c.benchmark_group("retry_decide");
+    let server = Classification::of(Category::Server);
+    for jitter in Jitter::ALL {
+        let cfg = RetryConfig {
+            jitter,
+            seed: Some(1),
+            ..RetryConfig::default()
+        };
+        let p = RetryPolicy::new(cfg, 0, None).unwrap();
+        g.bench_function(jitter.as_str(), |bench| {
+            bench.iter(|| {
+                let mut s = p.begin(0);
+                black_box(p.decide(&mut s, black_box(&server), 0))
+            })
+        });
+    }
+    g.finish();
+}
+
+/// A policy (breaker + retry) whose first attempt succeeds: start, attempt, done. Compare with
+/// `closed_acquire_record/count_100`.
+fn policy_first_attempt_succeeds(c: &mut Criterion) {
+    let breaker = Arc::new(breaker(count(100)));
+    let retry = Arc::new(
+        RetryPolicy::new(
+            RetryConfig {
+                seed: Some(1),
+                ..RetryConfig::default()
+            },
+            0,
+            None,
+        )
+        .unwrap(),
+    );
+    let parts = PolicyParts {
+        breaker: Some(breaker),
+        retry: Some(retry),
+        ..PolicyParts::default()
+    };
+    let policy = Policy::new("bench", parts).unwrap();
+    c.bench_function("policy_first_attempt_succeeds", |bench| {
+        bench.iter(|| {
+            let (mut call, step) = policy.start();
+            debug_assert!(matches!(step, Step::Attempt { .. }));
+            black_box(policy.on_outcome(&mut call, AttemptOutcome::Success))
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    targets = clock_read, closed, open_rejection, half_open, window_sizes, two_threads
+    targets = clock_read, closed, open_rejection, half_open, window_sizes, two_threads, retry_decide, policy_first_attempt_succeeds
 }
 criterion_main!(benches);
