@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod limiter;
 pub mod policy;
 pub mod retry;
 pub mod rng;
@@ -31,6 +32,9 @@ pub use clock::{Clock, ClockRef, ManualClock, SystemClock};
 pub use config::{ConfigError, ConfigErrors};
 pub use error::ErrorCode;
 pub use event::{Event, EventKind, ListenerId};
+pub use limiter::{
+    Admission, Bulkhead, BulkheadConfig, RateLimited, RateLimiter, RateLimiterConfig, Ticket,
+};
 pub use policy::{AttemptOutcome, Policy, PolicyCall, PolicyParts, Step, Verdict};
 pub use retry::{
     BudgetConfig, Decision, GiveUpReason, Jitter, RetryBudget, RetryConfig, RetryPolicy, RetryState,

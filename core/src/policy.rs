@@ -26,6 +26,7 @@ use crate::clock::ClockRef;
 use crate::config::{ConfigError, ConfigErrors};
 use crate::error::ErrorCode;
 use crate::event::{Event, EventBus, EventKind, Listener, ListenerId};
+use crate::limiter::{Admission, Bulkhead, RateLimiter, Ticket};
 use crate::retry::{Decision, GiveUpReason, RetryPolicy, RetryState};
 
 /// The parts of a policy; every one is optional.
@@ -33,6 +34,8 @@ use crate::retry::{Decision, GiveUpReason, RetryPolicy, RetryState};
 pub struct PolicyParts {
     pub breaker: Option<Arc<CircuitBreaker>>,
     pub retry: Option<Arc<RetryPolicy>>,
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+    pub bulkhead: Option<Arc<Bulkhead>>,
     /// Per attempt; the host enforces it.
     pub timeout: Option<Duration>,
     /// Whether the host has a fallback to run when the pipeline ends in an error.
@@ -83,6 +86,12 @@ pub enum Step {
     Sleep {
         delay: Duration,
     },
+    /// The bulkhead queued the call: wait up to `max_wait` to be woken for `ticket` (another
+    /// call's [`PolicyCall::take_wake`] names it), then call [`Policy::after_wait`].
+    Wait {
+        ticket: Ticket,
+        max_wait: Duration,
+    },
     /// The pipeline ended in an error and a fallback is configured: run it (its value is
     /// returned), or apply the verdict when no fallback strategy serves.
     Fallback(Verdict),
@@ -96,6 +105,9 @@ pub struct PolicyCall {
     permit: Option<Permit>,
     attempts: u32,
     last_category: Option<Category>,
+    in_bulkhead: bool,
+    waiting: Option<Ticket>,
+    wake: Option<Ticket>,
     finished: bool,
 }
 
@@ -113,6 +125,11 @@ impl PolicyCall {
     /// The breaker permit of the attempt in flight.
     pub fn permit(&self) -> Option<Permit> {
         self.permit
+    }
+
+    /// A queued call this call's bulkhead slot was handed to: the host must wake it.
+    pub fn take_wake(&mut self) -> Option<Ticket> {
+        self.wake.take()
     }
 }
 
@@ -175,6 +192,7 @@ impl Policy {
 
     /// Reports how the attempt in flight ended.
     pub fn on_outcome(&self, call: &mut PolicyCall, outcome: AttemptOutcome) -> Step {
+        self.leave_bulkhead(call);
         let permit = call.permit.take();
         let failure = match outcome {
             AttemptOutcome::Success => {
@@ -226,8 +244,46 @@ impl Policy {
         self.acquire(call)
     }
 
+    /// The bulkhead wait is over: `woken` when the host was woken for the ticket, `false` when
+    /// `max_wait` passed first.
+    pub fn after_wait(&self, call: &mut PolicyCall, woken: bool) -> Step {
+        let Some(ticket) = call.waiting.take() else {
+            return self.start_attempt(call);
+        };
+        let b = self
+            .parts
+            .bulkhead
+            .as_ref()
+            .expect("a waiting call has a bulkhead");
+        if woken || !b.abandon(ticket) {
+            // Woken, or the slot arrived just as the wait timed out: it holds a slot.
+            call.in_bulkhead = true;
+            return self.start_attempt(call);
+        }
+        self.reject(
+            call,
+            GiveUpReason::BulkheadFull,
+            ErrorCode::BulkheadFull,
+            None,
+        )
+    }
+
+    fn leave_bulkhead(&self, call: &mut PolicyCall) {
+        if std::mem::take(&mut call.in_bulkhead)
+            && let Some(b) = &self.parts.bulkhead
+        {
+            call.wake = b.leave();
+        }
+    }
+
     /// The caller cancelled (during an attempt or a sleep): releases what is held.
     pub fn cancel(&self, call: &mut PolicyCall) -> Step {
+        self.leave_bulkhead(call);
+        if let (Some(bh), Some(t)) = (&self.parts.bulkhead, call.waiting.take())
+            && !bh.abandon(t)
+        {
+            call.wake = bh.leave(); // it had just been handed a slot: pass it on
+        }
         if let (Some(b), Some(p)) = (&self.parts.breaker, call.permit.take()) {
             b.release(p);
         }
@@ -238,6 +294,8 @@ impl Policy {
         Step::Done(Verdict::Cancelled)
     }
 
+    /// Breaker, then rate limiter, then bulkhead (the contract's order). A limiter or bulkhead
+    /// refusal releases the breaker's permit, so it counts nothing.
     fn acquire(&self, call: &mut PolicyCall) -> Step {
         if let Some(b) = &self.parts.breaker {
             match b.try_acquire() {
@@ -256,11 +314,61 @@ impl Policy {
                 }
             }
         }
+        if let Some(l) = &self.parts.rate_limiter
+            && let Err(limited) = l.try_acquire(self.clock.now())
+        {
+            let ra = Some(limited.retry_after);
+            return self.reject(call, GiveUpReason::RateLimited, ErrorCode::RateLimited, ra);
+        }
+        if let Some(bh) = &self.parts.bulkhead {
+            match bh.try_enter() {
+                Admission::Entered => call.in_bulkhead = true,
+                Admission::Queued { ticket, max_wait } => {
+                    call.waiting = Some(ticket);
+                    return Step::Wait { ticket, max_wait };
+                }
+                Admission::Full => {
+                    return self.reject(
+                        call,
+                        GiveUpReason::BulkheadFull,
+                        ErrorCode::BulkheadFull,
+                        None,
+                    );
+                }
+            }
+        }
+        self.start_attempt(call)
+    }
+
+    fn start_attempt(&self, call: &mut PolicyCall) -> Step {
         call.attempts += 1;
         Step::Attempt {
             attempt: call.attempts,
             timeout: self.parts.timeout,
         }
+    }
+
+    /// A refusal after the breaker admitted: release its permit (counting nothing) and stop.
+    fn reject(
+        &self,
+        call: &mut PolicyCall,
+        reason: GiveUpReason,
+        code: ErrorCode,
+        retry_after: Option<Duration>,
+    ) -> Step {
+        if let (Some(b), Some(p)) = (&self.parts.breaker, call.permit.take()) {
+            b.release(p);
+        }
+        if self.parts.retry.is_some() {
+            self.give_up(call, reason);
+        }
+        let verdict = Verdict::Rejected {
+            code,
+            state: None,
+            retry_after,
+            attempts: call.attempts,
+        };
+        self.finish(call, verdict)
     }
 
     fn give_up(&self, call: &PolicyCall, reason: GiveUpReason) {

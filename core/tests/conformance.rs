@@ -15,8 +15,10 @@ use breakwater_core::breaker::{
 use breakwater_core::classify::{ErrorFacts, classify, parse_retry_after, parse_retry_after_ms};
 use breakwater_core::policy::{AttemptOutcome, Policy, PolicyParts, Step, Verdict};
 use breakwater_core::retry::{Decision, RetryConfig, RetryPolicy, RetryState};
+use breakwater_core::{
+    Bulkhead, BulkheadConfig, Classification, ConfigErrors, RateLimiter, RateLimiterConfig,
+};
 use breakwater_core::{Category, ClockRef, Event, ManualClock};
-use breakwater_core::{Classification, ConfigErrors};
 use serde_json::{Map, Value};
 
 fn repo_root() -> PathBuf {
@@ -602,6 +604,12 @@ fn run_step(ctx: &mut Ctx, step: &Map<String, Value>, expect: &Map<String, Value
                 ctx.clock.advance(delay);
                 s = policy.after_sleep(&mut call);
             }
+            Step::Wait { max_wait, .. } => {
+                // One call at a time: nobody can wake it, so the wait runs out.
+                trace.push(Value::from(format!("wait:{}", ms(max_wait))));
+                ctx.clock.advance(max_wait);
+                s = policy.after_wait(&mut call, false);
+            }
             Step::Fallback(v) => break Some(verdict_json(&v, true)),
             Step::Done(v) => break Some(verdict_json(&v, false)),
         }
@@ -662,6 +670,22 @@ fn build(component: &str, config: &Value, clock: &Arc<ManualClock>) -> Result<Se
         "policy" => {
             let b = config.get("breaker").map(breaker).transpose()?;
             let r = config.get("retry").map(retry).transpose()?;
+            let now = breakwater_core::Clock::now(&**clock);
+            let rate_limiter = config
+                .get("rate_limiter")
+                .map(|v| -> Result<_, ConfigErrors> {
+                    Ok(Arc::new(RateLimiter::new(
+                        RateLimiterConfig::from_json(v)?,
+                        now,
+                    )?))
+                })
+                .transpose()?;
+            let bulkhead = config
+                .get("bulkhead")
+                .map(|v| -> Result<_, ConfigErrors> {
+                    Ok(Arc::new(Bulkhead::new(BulkheadConfig::from_json(v)?)?))
+                })
+                .transpose()?;
             let timeout = config
                 .get("timeout_ms")
                 .and_then(Value::as_u64)
@@ -673,6 +697,8 @@ fn build(component: &str, config: &Value, clock: &Arc<ManualClock>) -> Result<Se
             let parts = PolicyParts {
                 breaker: b.clone(),
                 retry: r.clone(),
+                rate_limiter,
+                bulkhead,
                 timeout,
                 fallback,
                 clock: Some(manual.clone()),
