@@ -807,6 +807,9 @@ fn run_scenario(component: &str, doc: &Map<String, Value>) -> Failures {
             "classify" => classify_step(&mut ctx, step, expect),
             "start" | "decide" => retry_step(&mut ctx, op, step, expect),
             "run" => run_step(&mut ctx, step, expect),
+            "advance" => ctx.clock.advance(Duration::from_millis(
+                step.get("ms").and_then(Value::as_u64).unwrap_or(0),
+            )),
             _ => match ctx.breaker.clone() {
                 None => ctx.fail(format!("op {op:?} needs a breaker")),
                 Some(b) => breaker_step(&mut ctx, &b, op, step, expect),
