@@ -13,10 +13,12 @@ pub mod category;
 pub mod classify;
 pub mod clock;
 pub mod config;
+pub mod document;
 pub mod error;
 pub mod event;
 pub mod limiter;
 pub mod policy;
+pub mod registry;
 pub mod retry;
 pub mod rng;
 mod sync;
@@ -30,12 +32,14 @@ pub use category::{Category, CategorySet};
 pub use classify::{Classification, ErrorFacts, classify};
 pub use clock::{Clock, ClockRef, ManualClock, SystemClock};
 pub use config::{ConfigError, ConfigErrors};
+pub use document::Document;
 pub use error::ErrorCode;
 pub use event::{Event, EventKind, ListenerId};
 pub use limiter::{
     Admission, Bulkhead, BulkheadConfig, RateLimited, RateLimiter, RateLimiterConfig, Ticket,
 };
 pub use policy::{AttemptOutcome, Policy, PolicyCall, PolicyParts, Step, Verdict};
+pub use registry::{Registry, RegistryBounds, default_registry};
 pub use retry::{
     BudgetConfig, Decision, GiveUpReason, Jitter, RetryBudget, RetryConfig, RetryPolicy, RetryState,
 };
