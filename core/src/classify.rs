@@ -58,13 +58,13 @@ pub fn classify(f: &ErrorFacts<'_>) -> Classification {
     if let Some(c) = f.user_category {
         return done(c, false);
     }
+    // An abort whose reason is a timeout (`AbortSignal.timeout()`) is a timeout, however the
+    // abort itself surfaced (the flag or an `AbortError` code).
+    if f.abort_reason_timeout {
+        return done(Category::Timeout, false);
+    }
     if f.cancelled {
-        let c = if f.abort_reason_timeout {
-            Category::Timeout
-        } else {
-            Category::Cancelled
-        };
-        return done(c, false);
+        return done(Category::Cancelled, false);
     }
     if let Some(status) = f.http_status
         && let Some(c) = classify_status(status)

@@ -205,6 +205,9 @@ impl Policy {
                 if let (Some(b), Some(p)) = (&self.parts.breaker, permit) {
                     b.release(p);
                 }
+                if self.parts.retry.is_some() {
+                    self.give_up(call, GiveUpReason::Cancelled);
+                }
                 return self.finish(call, Verdict::Cancelled);
             }
             AttemptOutcome::Failure(c) => c,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::clock::{Nanos, duration_to_nanos};
-use crate::config::{ConfigError, ConfigErrors};
+use crate::config::{ConfigErrors, Spelling};
 use crate::sync::Mutex;
 
 /// `RetryBudget(ratio=0.2, min_per_second=10, ttl=10 s)` by default.
@@ -31,25 +31,30 @@ impl Default for BudgetConfig {
 
 impl BudgetConfig {
     pub fn validate(&self) -> Result<(), ConfigErrors> {
+        self.validate_spelled(&Spelling::default())
+    }
+
+    /// Checks the ranges, naming fields as `sp` says the caller wrote them.
+    pub fn validate_spelled(&self, sp: &Spelling) -> Result<(), ConfigErrors> {
         let mut errs = Vec::new();
         if !(self.ratio.is_finite() && (0.0..=1000.0).contains(&self.ratio)) {
-            errs.push(ConfigError::new(
+            errs.push(sp.error(
                 "budget.ratio",
-                self.ratio.to_string(),
+                || self.ratio.to_string(),
                 "a number in [0, 1000]",
             ));
         }
         if self.min_per_second > 1_000_000 {
-            errs.push(ConfigError::new(
+            errs.push(sp.error(
                 "budget.min_per_second",
-                self.min_per_second.to_string(),
+                || self.min_per_second.to_string(),
                 "integer 0..=1000000",
             ));
         }
         if self.ttl < Duration::from_millis(BUCKETS) || self.ttl > Duration::from_secs(86_400) {
-            errs.push(ConfigError::new(
+            errs.push(sp.error(
                 "budget.ttl",
-                crate::config::fmt_ms(self.ttl),
+                || crate::config::fmt_ms(self.ttl),
                 "a duration >= 10 ms and <= 1 day",
             ));
         }

@@ -266,9 +266,13 @@ impl RetryConfig {
             ) {
                 budget.ttl = d;
             }
-            let (errs, _) =
+            let (errs, budget_spelling) =
                 br.finish(&["ratio", "min_per_second", "minPerSecond", "ttl_ms", "ttl"]);
+            let clean = errs.is_empty();
             nested.extend(errs);
+            if clean && let Err(ConfigErrors(e)) = budget.validate_spelled(&budget_spelling) {
+                nested.extend(e);
+            }
             cfg.budget = Some(budget);
         }
         let known = [
@@ -296,7 +300,9 @@ impl RetryConfig {
         errors.extend(nested);
         if let Err(ConfigErrors(more)) = cfg.validate_spelled(&spelling) {
             for e in more {
-                if !errors.iter().any(|x| x.key == e.key) {
+                let same_budget =
+                    |x: &ConfigError| x.key.starts_with("budget.") && e.key.starts_with("budget.");
+                if !errors.iter().any(|x| x.key == e.key || same_budget(x)) {
                     errors.push(e);
                 }
             }

@@ -143,6 +143,11 @@ impl RetryPolicy {
     ) -> Result<Self, ConfigErrors> {
         config.validate()?;
         let seed = config.seed.unwrap_or(entropy_seed);
+        let budget = match (budget, config.budget) {
+            (Some(shared), _) => Some(shared),
+            (None, Some(own)) => Some(std::sync::Arc::new(RetryBudget::new(own)?)),
+            (None, None) => None,
+        };
         Ok(Self {
             config,
             stream: AtomicU64::new(seed),
@@ -188,7 +193,8 @@ impl RetryPolicy {
             if ra > c.max_retry_after {
                 return Decision::GiveUp(GiveUpReason::RetryAfterExceedsMax);
             }
-            delay = delay.max(ra);
+            // Whole milliseconds, like every delay (floor).
+            delay = delay.max(Duration::from_millis(ra.as_millis() as u64));
         }
         if let Some(max) = c.max_elapsed {
             let elapsed = now.saturating_sub(state.first_attempt_at);
