@@ -4,12 +4,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO := scripts/cargo-locked
 
-.PHONY: demo test test-rust test-loom lint fmt bench bench-quick
+.PHONY: demo test test-rust test-loom test-node lint fmt bench bench-quick
 
 demo:
 	$(CARGO) run -q --release -p breakwater-examples --bin outage-demo
 
-test: lint test-rust test-loom
+test: lint test-rust test-loom test-node
 
 lint:
 	cargo fmt --all --check
@@ -18,6 +18,11 @@ lint:
 test-rust:
 	$(CARGO) test -q -p breakwater-core -p breakwater-examples
 	$(CARGO) run -q -p breakwater-examples --bin outage-demo > /dev/null
+
+# The Node package: npm install, napi release build, drift check of the generated loader,
+# node --test (conformance included), tsc --strict over the types and examples.
+test-node:
+	bindings-node/test.sh
 
 # loom explores every interleaving of the permit protocol; it needs its own target dir.
 test-loom:
