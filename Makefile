@@ -4,12 +4,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO := scripts/cargo-locked
 
-.PHONY: demo test test-rust test-loom test-node lint fmt bench bench-quick
+.PHONY: demo test test-rust test-loom test-node test-c lint fmt bench bench-quick
 
 demo:
 	$(CARGO) run -q --release -p breakwater-examples --bin outage-demo
 
-test: lint test-rust test-loom test-node
+test: lint test-rust test-loom test-node test-c
 
 lint:
 	cargo fmt --all --check
@@ -23,6 +23,11 @@ test-rust:
 # node --test (conformance included), tsc --strict over the types and examples.
 test-node:
 	bindings-node/test.sh
+
+# The C library: apt-installs libcjson-dev/valgrind/pkg-config when missing, header drift check,
+# C tests and the conformance runner under valgrind, examples/c.
+test-c:
+	bindings-c/test.sh
 
 # loom explores every interleaving of the permit protocol; it needs its own target dir.
 test-loom:

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::clock::{Nanos, duration_to_nanos};
-use crate::config::{ConfigError, ConfigErrors, IntRange};
+use crate::config::{ConfigError, ConfigErrors, IntRange, Spelling};
 use crate::error::ErrorCode;
 use crate::sync::Mutex;
 
@@ -37,29 +37,30 @@ pub const MAX_REQUESTS: IntRange = IntRange {
 
 impl RateLimiterConfig {
     pub fn validate(&self) -> Result<(), ConfigErrors> {
+        self.validate_spelled(&Spelling::default())
+    }
+
+    /// Checks the ranges, naming fields as `sp` says the caller wrote them.
+    pub fn validate_spelled(&self, sp: &Spelling) -> Result<(), ConfigErrors> {
         let mut errs = Vec::new();
         if !MAX_REQUESTS.contains(self.max_requests as u64) {
-            errs.push(ConfigError::new(
+            errs.push(sp.error(
                 "max_requests",
-                self.max_requests.to_string(),
-                MAX_REQUESTS.allowed(),
+                || self.max_requests.to_string(),
+                &MAX_REQUESTS.allowed(),
             ));
         }
         if self.time_window.is_zero() || self.time_window > Duration::from_secs(86_400) {
-            errs.push(ConfigError::new(
+            errs.push(sp.error(
                 "time_window",
-                crate::config::fmt_ms(self.time_window),
+                || crate::config::fmt_ms(self.time_window),
                 "a duration > 0 and <= 1 day",
             ));
         }
         if let Some(b) = self.burst_limit
             && !MAX_REQUESTS.contains(b as u64)
         {
-            errs.push(ConfigError::new(
-                "burst_limit",
-                b.to_string(),
-                MAX_REQUESTS.allowed(),
-            ));
+            errs.push(sp.error("burst_limit", || b.to_string(), &MAX_REQUESTS.allowed()));
         }
         if errs.is_empty() {
             Ok(())
@@ -197,16 +198,21 @@ impl Default for BulkheadConfig {
 
 impl BulkheadConfig {
     pub fn validate(&self) -> Result<(), ConfigErrors> {
+        self.validate_spelled(&Spelling::default())
+    }
+
+    /// Checks the ranges, naming fields as `sp` says the caller wrote them.
+    pub fn validate_spelled(&self, sp: &Spelling) -> Result<(), ConfigErrors> {
         let mut errs = Vec::new();
         let r = IntRange {
             min: 1,
             max: 1_000_000,
         };
         if !r.contains(self.max_concurrent as u64) {
-            errs.push(ConfigError::new(
+            errs.push(sp.error(
                 "max_concurrent",
-                self.max_concurrent.to_string(),
-                r.allowed(),
+                || self.max_concurrent.to_string(),
+                &r.allowed(),
             ));
         }
         let q = IntRange {
@@ -214,11 +220,7 @@ impl BulkheadConfig {
             max: 1_000_000,
         };
         if !q.contains(self.max_queue as u64) {
-            errs.push(ConfigError::new(
-                "max_queue",
-                self.max_queue.to_string(),
-                q.allowed(),
-            ));
+            errs.push(sp.error("max_queue", || self.max_queue.to_string(), &q.allowed()));
         }
         if errs.is_empty() {
             Ok(())
@@ -432,7 +434,7 @@ impl RateLimiterConfig {
             "burst_limit",
             "burstLimit",
         ];
-        finish(r, &known, cfg.validate().err(), cfg)
+        finish(r, &known, cfg, |c, sp| c.validate_spelled(sp))
     }
 }
 
@@ -475,7 +477,7 @@ impl BulkheadConfig {
             "max_wait_ms",
             "maxWait",
         ];
-        finish(r, &known, cfg.validate().err(), cfg)
+        finish(r, &known, cfg, |c, sp| c.validate_spelled(sp))
     }
 }
 
@@ -483,12 +485,16 @@ impl BulkheadConfig {
 fn finish<T>(
     r: crate::config::ObjectReader<'_>,
     known: &[&str],
-    ranges: Option<ConfigErrors>,
     cfg: T,
+    ranges: impl FnOnce(&T, &Spelling) -> Result<(), ConfigErrors>,
 ) -> Result<T, ConfigErrors> {
-    let (mut errors, _) = r.finish(known);
-    for e in ranges.map(|e| e.0).unwrap_or_default() {
-        if !errors.iter().any(|x| x.key.starts_with(e.key.as_str())) {
+    let (mut errors, spelling) = r.finish(known);
+    for e in ranges(&cfg, &spelling)
+        .err()
+        .map(|e| e.0)
+        .unwrap_or_default()
+    {
+        if !errors.iter().any(|x| x.key == e.key) {
             errors.push(e);
         }
     }
@@ -496,5 +502,13 @@ fn finish<T>(
         Ok(cfg)
     } else {
         Err(ConfigErrors(errors))
+    }
+
+    #[test]
+    fn range_errors_name_keys_as_written() {
+        let e = RateLimiterConfig::from_json(&serde_json::json!({"maxRequests": 0})).unwrap_err();
+        assert_eq!(e.first().key, "maxRequests");
+        let e = BulkheadConfig::from_json(&serde_json::json!({"maxConcurrent": 0})).unwrap_err();
+        assert_eq!(e.first().key, "maxConcurrent");
     }
 }
