@@ -375,6 +375,14 @@ mod tests {
     }
 
     #[test]
+    fn range_errors_name_keys_as_written() {
+        let e = RateLimiterConfig::from_json(&serde_json::json!({"maxRequests": 0})).unwrap_err();
+        assert_eq!(e.first().key, "maxRequests");
+        let e = BulkheadConfig::from_json(&serde_json::json!({"maxConcurrent": 0})).unwrap_err();
+        assert_eq!(e.first().key, "maxConcurrent");
+    }
+
+    #[test]
     fn bulkhead_hands_slots_to_the_queue_in_order() {
         let b = Bulkhead::new(BulkheadConfig {
             max_concurrent: 1,
@@ -502,13 +510,5 @@ fn finish<T>(
         Ok(cfg)
     } else {
         Err(ConfigErrors(errors))
-    }
-
-    #[test]
-    fn range_errors_name_keys_as_written() {
-        let e = RateLimiterConfig::from_json(&serde_json::json!({"maxRequests": 0})).unwrap_err();
-        assert_eq!(e.first().key, "maxRequests");
-        let e = BulkheadConfig::from_json(&serde_json::json!({"maxConcurrent": 0})).unwrap_err();
-        assert_eq!(e.first().key, "maxConcurrent");
     }
 }
