@@ -17,13 +17,18 @@
 //! The host keeps the user's values and errors; a [`Verdict`] says which one the caller gets.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::breaker::{CircuitBreaker, Outcome, Permit, State};
+use crate::cache::Freshness;
 use crate::category::Category;
 use crate::classify::Classification;
 use crate::clock::ClockRef;
 use crate::config::{ConfigError, ConfigErrors};
+use crate::degradation::{
+    DegradationManager, FallbackChoice, FallbackContext, StrategyInfo, StrategyKind, Trigger,
+};
 use crate::error::ErrorCode;
 use crate::event::{Event, EventBus, EventKind, Listener, ListenerId};
 use crate::limiter::{Admission, Bulkhead, RateLimiter, Ticket};
@@ -93,7 +98,8 @@ pub enum Step {
         max_wait: Duration,
     },
     /// The pipeline ended in an error and a fallback is configured: run it (its value is
-    /// returned), or apply the verdict when no fallback strategy serves.
+    /// returned), or apply the verdict when no fallback strategy serves. With a degradation
+    /// manager attached, [`Policy::choose_fallback`] names the strategy that serves.
     Fallback(Verdict),
     Done(Verdict),
 }
@@ -109,9 +115,48 @@ pub struct PolicyCall {
     waiting: Option<Ticket>,
     wake: Option<Ticket>,
     finished: bool,
+    /// How the pipeline ended, once it has.
+    verdict: Option<Verdict>,
 }
 
 impl PolicyCall {
+    /// How the pipeline ended (`None` while the call is still running).
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.verdict
+    }
+
+    /// The degradation trigger behind the call's error ([`Trigger::from_verdict`]); `None` for
+    /// a value, a cancellation, or a call still running.
+    pub fn trigger(&self) -> Option<Trigger> {
+        Trigger::from_verdict(self.verdict.as_ref()?, self.last_category)
+    }
+
+    /// `call_with_info` for a live result: not from a fallback.
+    pub fn info(&self) -> CallInfo {
+        CallInfo {
+            from_fallback: false,
+            strategy: None,
+            kind: None,
+            reason: None,
+            stale: false,
+            attempts: self.attempts,
+        }
+    }
+
+    /// `call_with_info` for a result a fallback produced: the chosen strategy (`None` for a
+    /// plain host fallback function), the trigger as the reason, and whether a cached response
+    /// was stale.
+    pub fn fallback_info(&self, choice: Option<&FallbackChoice>) -> CallInfo {
+        CallInfo {
+            from_fallback: true,
+            strategy: choice.map(|c| c.strategy.clone()),
+            kind: choice.map(|c| c.kind),
+            reason: choice.map(|c| c.trigger).or_else(|| self.trigger()),
+            stale: choice.is_some_and(|c| c.stale),
+            attempts: self.attempts,
+        }
+    }
+
     /// Attempts started so far.
     pub fn attempts(&self) -> u32 {
         self.attempts
@@ -133,6 +178,29 @@ impl PolicyCall {
     }
 }
 
+/// What the host knows about a call that the core's fallback decision needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FallbackInput {
+    /// The call's cache key, when it has one.
+    pub cache_key: Option<Arc<str>>,
+    /// What the response cache would serve for it now ([`crate::ResponseCache::status`]).
+    pub cached: Option<Freshness>,
+}
+
+/// What `call_with_info` / `executeWithInfo` return beside the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    pub from_fallback: bool,
+    /// The strategy that served (`None` for a live result or a plain fallback function).
+    pub strategy: Option<Arc<str>>,
+    pub kind: Option<StrategyKind>,
+    /// The degradation trigger that sent the call to its fallback.
+    pub reason: Option<Trigger>,
+    /// A cached response served after its TTL (stale-if-error).
+    pub stale: bool,
+    pub attempts: u32,
+}
+
 /// A composed policy. Share it with `Arc`; each call gets its own [`PolicyCall`].
 #[derive(Debug)]
 pub struct Policy {
@@ -140,6 +208,10 @@ pub struct Policy {
     parts: PolicyParts,
     clock: ClockRef,
     events: EventBus,
+    /// Chooses fallback strategies ([`Policy::with_degradation`]).
+    degradation: Option<Arc<DegradationManager>>,
+    /// Counters for metrics ([`Policy::stats`]).
+    counters: PolicyCounters,
 }
 
 impl Policy {
@@ -165,7 +237,89 @@ impl Policy {
             parts,
             clock,
             events: EventBus::default(),
+            degradation: None,
+            counters: PolicyCounters::default(),
         })
+    }
+
+    /// Attaches a degradation manager: a call that ends in an error then goes to
+    /// [`Step::Fallback`] (even without `parts.fallback`), and
+    /// [`Policy::choose_fallback`] asks the manager which strategy serves. Successful calls
+    /// report recovery: `timeout`, `rate_limited` and `error_rate` clear, and
+    /// `circuit_breaker_open` clears once the policy's breaker is closed. The manager must use
+    /// the policy's clock; a policy that got the system clock by default (no `clock`, no
+    /// breaker) takes the manager's.
+    pub fn with_degradation(
+        mut self,
+        manager: Arc<DegradationManager>,
+    ) -> Result<Self, ConfigErrors> {
+        if !manager.clock().same_as(&self.clock) {
+            if self.parts.clock.is_none() && self.parts.breaker.is_none() {
+                self.clock = manager.clock().clone();
+            } else {
+                return Err(ConfigError::new(
+                    "clock",
+                    "a different clock",
+                    "the clock of the policy's parts (they must share one)",
+                )
+                .into());
+            }
+        }
+        self.degradation = Some(manager);
+        Ok(self)
+    }
+
+    /// The attached degradation manager.
+    pub fn degradation(&self) -> Option<&Arc<DegradationManager>> {
+        self.degradation.as_ref()
+    }
+
+    /// The context a fallback decision for this call is made in: the policy's name as the
+    /// component, the trigger from the verdict at its own severity, the last failure's category,
+    /// the attempts, and what the host's cache holds for the call. `None` unless the call ended
+    /// in an error.
+    pub fn fallback_context(
+        &self,
+        call: &PolicyCall,
+        input: &FallbackInput,
+    ) -> Option<FallbackContext> {
+        let trigger = call.trigger()?;
+        Some(FallbackContext {
+            component: self.name.clone(),
+            trigger,
+            severity: trigger
+                .default_level()
+                .unwrap_or(crate::degradation::Level::Partial),
+            category: call.last_category,
+            attempts: call.attempts,
+            cache_key: input.cache_key.clone(),
+            cached: input.cached,
+        })
+    }
+
+    /// At [`Step::Fallback`]: which strategy serves, recorded by the attached manager
+    /// ([`DegradationManager::select`]). `None` when no manager is attached, the call did not
+    /// end in an error, or no strategy serves: then the host runs its own fallback function if
+    /// it has one, else applies the verdict.
+    pub fn choose_fallback(
+        &self,
+        call: &PolicyCall,
+        input: &FallbackInput,
+    ) -> Option<FallbackChoice> {
+        self.choose_fallback_with(call, input, &mut |_, _| true)
+    }
+
+    /// [`Policy::choose_fallback`] with the host's own `can_handle` / `is_available` answer for
+    /// each candidate (run on the caller's thread, no lock held).
+    pub fn choose_fallback_with(
+        &self,
+        call: &PolicyCall,
+        input: &FallbackInput,
+        accept: &mut dyn FnMut(&StrategyInfo, &FallbackContext) -> bool,
+    ) -> Option<FallbackChoice> {
+        let manager = self.degradation.as_ref()?;
+        let ctx = self.fallback_context(call, input)?;
+        manager.select_with(&ctx, accept)
     }
 
     pub fn name(&self) -> &str {
@@ -199,6 +353,7 @@ impl Policy {
                 if let (Some(b), Some(p)) = (&self.parts.breaker, permit) {
                     b.record(p, Outcome::Success);
                 }
+                self.report_recovery();
                 return self.finish(call, Verdict::Value);
             }
             AttemptOutcome::Cancelled => {
@@ -221,6 +376,7 @@ impl Policy {
         };
         match retry.decide(state, &failure, self.clock.now()) {
             Decision::Retry { delay, attempt } => {
+                self.counters.retries.fetch_add(1, Relaxed);
                 if self.events.is_active() {
                     let mut e = self.event(EventKind::Retry);
                     e.attempt = Some(attempt);
@@ -294,6 +450,7 @@ impl Policy {
             self.give_up(call, GiveUpReason::Cancelled);
         }
         call.finished = true;
+        self.counters.results[RESULT_CANCELLED].fetch_add(1, Relaxed);
         Step::Done(Verdict::Cancelled)
     }
 
@@ -345,6 +502,7 @@ impl Policy {
 
     fn start_attempt(&self, call: &mut PolicyCall) -> Step {
         call.attempts += 1;
+        self.counters.attempts.fetch_add(1, Relaxed);
         Step::Attempt {
             attempt: call.attempts,
             timeout: self.parts.timeout,
@@ -375,6 +533,7 @@ impl Policy {
     }
 
     fn give_up(&self, call: &PolicyCall, reason: GiveUpReason) {
+        self.counters.give_ups[reason as usize].fetch_add(1, Relaxed);
         if self.events.is_active() {
             let mut e = self.event(EventKind::GiveUp);
             e.reason = Some(reason.as_str());
@@ -384,13 +543,37 @@ impl Policy {
         }
     }
 
+    /// A live success: the attached manager may recover the component (one atomic load when
+    /// nothing is degraded).
+    fn report_recovery(&self) {
+        if let Some(m) = &self.degradation
+            && m.has_active()
+        {
+            m.report_success(&self.name);
+            if self
+                .parts
+                .breaker
+                .as_ref()
+                .is_some_and(|b| b.state() == State::Closed)
+            {
+                m.trigger_cleared(&self.name, Trigger::CircuitBreakerOpen);
+            }
+        }
+    }
+
     fn finish(&self, call: &mut PolicyCall, verdict: Verdict) -> Step {
         call.finished = true;
-        match verdict {
+        call.verdict = Some(verdict);
+        self.counters.count(&verdict);
+        let step = match verdict {
             Verdict::Value | Verdict::Cancelled => Step::Done(verdict),
-            _ if self.parts.fallback => Step::Fallback(verdict),
+            _ if self.parts.fallback || self.degradation.is_some() => Step::Fallback(verdict),
             _ => Step::Done(verdict),
+        };
+        if matches!(step, Step::Fallback(_)) {
+            self.counters.fallbacks.fetch_add(1, Relaxed);
         }
+        step
     }
 
     fn event(&self, kind: EventKind) -> Event {
@@ -404,6 +587,90 @@ impl Policy {
 
     pub fn unsubscribe(&self, id: ListenerId) -> bool {
         self.events.unsubscribe(id)
+    }
+}
+
+/// The `result` label values of `breakwater_policy_calls_total`, in [`PolicyStats::results`]
+/// order.
+pub const RESULT_NAMES: [&str; 5] = [
+    "value",
+    "user_error",
+    "retry_exhausted",
+    "rejected",
+    "cancelled",
+];
+const RESULT_CANCELLED: usize = 4;
+/// The `reason` label values of `breakwater_policy_rejections_total`, in
+/// [`PolicyStats::rejections`] order.
+pub const REJECTION_NAMES: [&str; 3] = ["circuit_open", "rate_limited", "bulkhead_full"];
+
+/// Relaxed atomic counters: one uncontended add per event, no allocation, no lock.
+#[derive(Debug, Default)]
+struct PolicyCounters {
+    attempts: AtomicU64,
+    retries: AtomicU64,
+    give_ups: [AtomicU64; 9],
+    results: [AtomicU64; 5],
+    rejections: [AtomicU64; 3],
+    fallbacks: AtomicU64,
+}
+
+impl PolicyCounters {
+    fn count(&self, verdict: &Verdict) {
+        let result = match verdict {
+            Verdict::Value => 0,
+            Verdict::UserError => 1,
+            Verdict::RetryExhausted { .. } => 2,
+            Verdict::Rejected { code, .. } => {
+                let i = match code {
+                    ErrorCode::CircuitOpen => Some(0),
+                    ErrorCode::RateLimited => Some(1),
+                    ErrorCode::BulkheadFull => Some(2),
+                    _ => None,
+                };
+                if let Some(i) = i {
+                    self.rejections[i].fetch_add(1, Relaxed);
+                }
+                3
+            }
+            Verdict::Cancelled => RESULT_CANCELLED,
+        };
+        self.results[result].fetch_add(1, Relaxed);
+    }
+}
+
+/// A policy's counters, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PolicyStats {
+    /// Attempts started, first attempts included.
+    pub attempts_total: u64,
+    /// Retries scheduled (the policy asked the host to sleep and try again).
+    pub retries_total: u64,
+    /// Give-ups by reason, indexed by `GiveUpReason as usize` (the order of
+    /// [`GiveUpReason::ALL`]).
+    pub give_ups: [u64; 9],
+    /// Finished calls by result, in [`RESULT_NAMES`] order.
+    pub results: [u64; 5],
+    /// Refusals by reason, in [`REJECTION_NAMES`] order.
+    pub rejections: [u64; 3],
+    /// Calls whose verdict went to the fallback step.
+    pub fallbacks_total: u64,
+}
+
+impl Policy {
+    /// The policy's counters (relaxed reads: each is exact, they are not read as one atomic
+    /// snapshot).
+    pub fn stats(&self) -> PolicyStats {
+        let c = &self.counters;
+        let load = |a: &AtomicU64| a.load(Relaxed);
+        PolicyStats {
+            attempts_total: load(&c.attempts),
+            retries_total: load(&c.retries),
+            give_ups: c.give_ups.each_ref().map(load),
+            results: c.results.each_ref().map(load),
+            rejections: c.rejections.each_ref().map(load),
+            fallbacks_total: load(&c.fallbacks),
+        }
     }
 }
 
@@ -497,6 +764,45 @@ mod tests {
             p.on_outcome(&mut call, client),
             Step::Done(Verdict::UserError)
         );
+    }
+
+    #[test]
+    fn a_degradation_manager_chooses_at_the_fallback_step() {
+        use crate::degradation::{DegradationConfig, Level, StrategySpec};
+        let (clock, p) = setup(1);
+        let m = Arc::new(
+            DegradationManager::new(DegradationConfig::default(), ClockRef::Manual(clock)).unwrap(),
+        );
+        m.register(StrategySpec::new(
+            "offline",
+            StrategyKind::OfflineResponse,
+            1,
+        ));
+        let p = p.with_degradation(m.clone()).unwrap();
+        let (mut call, _) = p.start();
+        let timeout = AttemptOutcome::Failure(Classification::of(Category::Timeout));
+        assert!(matches!(
+            p.on_outcome(&mut call, timeout),
+            Step::Fallback(Verdict::RetryExhausted { .. })
+        ));
+        let c = p.choose_fallback(&call, &FallbackInput::default()).unwrap();
+        assert_eq!((&*c.strategy, c.trigger), ("offline", Trigger::Timeout));
+        let info = call.fallback_info(Some(&c));
+        assert!(info.from_fallback && info.reason == Some(Trigger::Timeout) && !info.stale);
+        assert_eq!(m.level("svc"), Level::Partial);
+        let (mut call, _) = p.start();
+        assert_eq!(
+            p.on_outcome(&mut call, AttemptOutcome::Success),
+            Step::Done(Verdict::Value)
+        );
+        assert!(!call.info().from_fallback);
+        assert_eq!(m.level("svc"), Level::None, "a live success recovers");
+
+        let other = Arc::new(
+            DegradationManager::new(DegradationConfig::default(), ClockRef::system()).unwrap(),
+        );
+        let (_, p2) = setup(1);
+        assert_eq!(p2.with_degradation(other).unwrap_err().first().key, "clock");
     }
 
     #[test]

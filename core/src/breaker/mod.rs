@@ -22,6 +22,7 @@ use crate::clock::{ClockRef, Nanos, duration_to_nanos};
 use crate::config::ConfigErrors;
 use crate::error::ErrorCode;
 use crate::event::{Event, EventBus, EventKind, Listener, ListenerId};
+use crate::metrics::DurationHistogram;
 use crate::sync::{AtomicU64, Mutex, Ordering};
 use crate::window::{CountWindow, SlidingWindow, Tally, TimeWindow, Window};
 
@@ -220,6 +221,20 @@ struct Inner {
     ignored_total: u64,
     times_opened: u64,
     last_failure_category: Option<Category>,
+    /// Entries into each state (indexed by `State as usize`); never reset.
+    transitions_to: [u64; 6],
+    slow_calls_total: u64,
+    durations: DurationHistogram,
+}
+
+/// Counters kept for metrics, beyond the snapshot: transitions per state entered (never reset),
+/// slow calls and the call-duration histogram (lifetime totals: `reset()` zeroes them). Every
+/// recorded outcome (success, failure, ignored; late results included) is in the histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BreakerMetrics {
+    pub transitions_to: [u64; 6],
+    pub slow_calls_total: u64,
+    pub durations: DurationHistogram,
 }
 
 fn new_window(w: &WindowConfig) -> Window {
@@ -288,6 +303,9 @@ impl CircuitBreaker {
                 ignored_total: 0,
                 times_opened: 0,
                 last_failure_category: None,
+                transitions_to: [0; 6],
+                slow_calls_total: 0,
+                durations: DurationHistogram::default(),
             }),
             clock,
             events: EventBus::default(),
@@ -432,9 +450,13 @@ impl CircuitBreaker {
                 // A late result: it happened, so lifetime totals see it; the current state's
                 // window and decisions never do.
                 Self::count_total(inner, outcome);
+                inner.durations.record(duration);
+                inner.slow_calls_total += slow as u64;
                 fx.outcome = Some(outcome_event(outcome, duration));
                 fx.slow = slow.then_some(duration);
             } else {
+                inner.durations.record(duration);
+                inner.slow_calls_total += slow as u64;
                 fx.outcome = Some(outcome_event(outcome, duration));
                 fx.slow = slow.then_some(duration);
                 fx.transition = self.record_current(inner, permit, outcome, slow, now);
@@ -531,6 +553,7 @@ impl CircuitBreaker {
     ) -> Transition {
         let from = inner.state;
         inner.state = to;
+        inner.transitions_to[to as usize] += 1;
         inner.generation += 1;
         inner.state_since = now;
         inner.probes_in_flight = 0;
@@ -682,6 +705,8 @@ impl CircuitBreaker {
             inner.ignored_total = 0;
             inner.times_opened = 0;
             inner.last_failure_category = None;
+            inner.slow_calls_total = 0;
+            inner.durations = DurationHistogram::default();
             self.rejected_total.store(0, Ordering::Relaxed);
             t
         };
@@ -692,6 +717,16 @@ impl CircuitBreaker {
             });
         }
         t
+    }
+
+    /// The counters kept for metrics (see [`BreakerMetrics`]).
+    pub fn metrics(&self) -> BreakerMetrics {
+        let inner = self.inner.lock();
+        BreakerMetrics {
+            transitions_to: inner.transitions_to,
+            slow_calls_total: inner.slow_calls_total,
+            durations: inner.durations,
+        }
     }
 
     /// Applies a new config to the live breaker, keeping its state and counters. A different
