@@ -14,6 +14,7 @@ pub mod category;
 pub mod classify;
 pub mod clock;
 pub mod config;
+pub mod config_keys;
 pub mod degradation;
 pub mod document;
 pub mod error;
