@@ -166,6 +166,13 @@ fn section<T: Clone + Default>(
             }
         }
     }
+    if map.contains_key("agentSpecific") && map.contains_key("agent_specific") {
+        errors.push(ConfigError::new(
+            format!("{path}.agent_specific"),
+            "(duplicate)",
+            "one spelling: agentSpecific or agent_specific",
+        ));
+    }
     let per_name = map
         .get("agentSpecific")
         .or_else(|| map.get("agent_specific"));
@@ -234,6 +241,18 @@ fn monitoring(path: &str, value: &Value, errors: &mut Vec<ConfigError>) -> Monit
         max: 1_000_000,
     };
     if let Some(n) = r.uint("rate_limit", &["rate_limit", "rateLimit"], rl) {
+        if !rl.contains(n) {
+            let key = if map.contains_key("rateLimit") {
+                "rateLimit"
+            } else {
+                "rate_limit"
+            };
+            r.errors.push(ConfigError::new(
+                format!("{path}.{key}"),
+                n.to_string(),
+                rl.allowed(),
+            ));
+        }
         m.rate_limit = Some(u32::try_from(n).unwrap_or(u32::MAX));
     }
     if let Some(d) = r.millis(
@@ -308,11 +327,10 @@ impl Document {
                 }
                 "rate_limiters" => {
                     doc.rate_limiters =
-                        section_of(key, v, |_, v| RateLimiterConfig::from_json(v), &mut errors)
+                        section_of(key, v, RateLimiterConfig::from_json_over, &mut errors)
                 }
                 "bulkheads" => {
-                    doc.bulkheads =
-                        section_of(key, v, |_, v| BulkheadConfig::from_json(v), &mut errors)
+                    doc.bulkheads = section_of(key, v, BulkheadConfig::from_json_over, &mut errors)
                 }
                 "monitoring" => doc.monitoring = monitoring(key, v, &mut errors),
                 "degradation_rules" => doc.degradation_rules = Some(v.clone()),
@@ -367,13 +385,12 @@ fn section_of<T: Clone + Default>(
     parse: impl Fn(&T, &Value) -> Result<T, ConfigErrors>,
     errors: &mut Vec<ConfigError>,
 ) -> Section<T> {
+    // Structured as soon as it has `defaults` or per-name overrides; then any other key
+    // (a typo such as `agentSpecifc`) is reported as unknown, with a hint.
     let structured = value.as_object().is_some_and(|m| {
-        m.keys().all(|k| {
-            matches!(
-                k.as_str(),
-                "enabled" | "defaults" | "agentSpecific" | "agent_specific"
-            )
-        })
+        m.is_empty()
+            || m.keys()
+                .any(|k| matches!(k.as_str(), "defaults" | "agentSpecific" | "agent_specific"))
     });
     if structured {
         return section(path, value, parse, errors);
@@ -627,11 +644,30 @@ fn set_path(doc: &mut Value, path: &str, value: Value) {
         let map = cur.as_object_mut().expect("made an object above");
         let key = spelled_key(map, part);
         if parts.peek().is_none() {
+            // The variable wins over the key in any spelling (`failureThreshold`, `timeout`).
+            for alias in aliases_of(path, part) {
+                map.remove(alias);
+            }
             map.insert(key, value);
             return;
         }
         cur = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
     }
+}
+
+/// Every config-file spelling of the field `leaf` in the section `path` starts with.
+fn aliases_of(path: &str, leaf: &str) -> Vec<&'static str> {
+    use crate::config_keys::{Component, KEYS};
+    let component = match path.split('.').next() {
+        Some("circuit_breakers") => Component::Breaker,
+        Some("retry") => Component::Retry,
+        Some("monitoring") => Component::Monitoring,
+        _ => return Vec::new(),
+    };
+    KEYS.iter()
+        .filter(|k| k.component == component && k.file.iter().any(|f| f.key == leaf))
+        .flat_map(|k| k.file.iter().map(|f| f.key))
+        .collect()
 }
 
 fn spelled_key(map: &Map<String, Value>, snake: &str) -> String {

@@ -409,13 +409,13 @@ mod tests {
 impl RateLimiterConfig {
     /// Parses a rate-limiter section (`max_requests`, `time_window_ms` / `timeWindow`,
     /// `burst_limit` / `burstLimit`, or the seed spellings `maxRequests`).
-    pub fn from_json(value: &serde_json::Value) -> Result<Self, ConfigErrors> {
+    pub fn from_json_over(base: &Self, value: &serde_json::Value) -> Result<Self, ConfigErrors> {
         let Some(map) = value.as_object() else {
             return Err(
                 ConfigError::new("(rate limiter config)", value.to_string(), "an object").into(),
             );
         };
-        let mut cfg = Self::default();
+        let mut cfg = *base;
         let mut r = crate::config::ObjectReader::new(map, "");
         if let Some(v) = r.uint(
             "max_requests",
@@ -444,17 +444,21 @@ impl RateLimiterConfig {
         ];
         finish(r, &known, cfg, |c, sp| c.validate_spelled(sp))
     }
+
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, ConfigErrors> {
+        Self::from_json_over(&Self::default(), value)
+    }
 }
 
 impl BulkheadConfig {
     /// Parses a bulkhead section (`max_concurrent`, `max_queue`, `max_wait_ms`, or camelCase).
-    pub fn from_json(value: &serde_json::Value) -> Result<Self, ConfigErrors> {
+    pub fn from_json_over(base: &Self, value: &serde_json::Value) -> Result<Self, ConfigErrors> {
         let Some(map) = value.as_object() else {
             return Err(
                 ConfigError::new("(bulkhead config)", value.to_string(), "an object").into(),
             );
         };
-        let mut cfg = Self::default();
+        let mut cfg = *base;
         let mut r = crate::config::ObjectReader::new(map, "");
         let range = IntRange {
             min: 0,
@@ -486,6 +490,10 @@ impl BulkheadConfig {
             "maxWait",
         ];
         finish(r, &known, cfg, |c, sp| c.validate_spelled(sp))
+    }
+
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, ConfigErrors> {
+        Self::from_json_over(&Self::default(), value)
     }
 }
 

@@ -32,27 +32,62 @@ pub struct RegistryBounds {
 struct Entry<T> {
     value: Arc<T>,
     last_used: Nanos,
+    /// Order of last use, to break ties between uses at the same instant.
+    order: u64,
 }
 
 /// The components of one kind, by name.
 #[derive(Debug)]
 struct Named<T> {
     map: Mutex<HashMap<String, Entry<T>>>,
+    uses: std::sync::atomic::AtomicU64,
 }
 
 impl<T> Default for Named<T> {
     fn default() -> Self {
         Self {
             map: Mutex::new(HashMap::new()),
+            uses: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
 
 impl<T> Named<T> {
-    fn get(&self, name: &str, now: Nanos) -> Option<Arc<T>> {
+    fn next_order(&self) -> u64 {
+        self.uses.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether an entry has been idle past the bounds' ttl (and may be dropped).
+    fn expired(
+        e: &Entry<T>,
+        now: Nanos,
+        bounds: RegistryBounds,
+        evictable: &impl Fn(&T) -> bool,
+    ) -> bool {
+        bounds.idle_ttl.is_some_and(|ttl| {
+            now.saturating_sub(e.last_used) >= duration_to_nanos(ttl) && evictable(&e.value)
+        })
+    }
+
+    fn get(
+        &self,
+        name: &str,
+        now: Nanos,
+        bounds: RegistryBounds,
+        evictable: impl Fn(&T) -> bool,
+    ) -> Option<Arc<T>> {
         let mut map = self.map.lock();
+        if map
+            .get(name)
+            .is_some_and(|e| Self::expired(e, now, bounds, &evictable))
+        {
+            map.remove(name);
+            return None;
+        }
+        let order = self.next_order();
         map.get_mut(name).map(|e| {
             e.last_used = now;
+            e.order = order;
             e.value.clone()
         })
     }
@@ -68,21 +103,22 @@ impl<T> Named<T> {
         make: impl FnOnce() -> Result<T, ConfigErrors>,
     ) -> Result<Arc<T>, ConfigErrors> {
         let mut map = self.map.lock();
-        if let Some(e) = map.get_mut(name) {
+        let order = self.next_order();
+        if let Some(e) = map.get_mut(name)
+            && !Self::expired(e, now, bounds, &evictable)
+        {
             e.last_used = now;
+            e.order = order;
             return Ok(e.value.clone());
         }
         let value = Arc::new(make()?);
-        if let Some(ttl) = bounds.idle_ttl {
-            let ttl = duration_to_nanos(ttl);
-            map.retain(|_, e| now.saturating_sub(e.last_used) < ttl || !evictable(&e.value));
-        }
+        map.retain(|_, e| !Self::expired(e, now, bounds, &evictable));
         if let Some(max) = bounds.max_size {
             while map.len() >= max {
                 let victim = map
                     .iter()
                     .filter(|(_, e)| evictable(&e.value))
-                    .min_by_key(|(_, e)| e.last_used)
+                    .min_by_key(|(_, e)| (e.last_used, e.order))
                     .map(|(k, _)| k.clone());
                 match victim {
                     Some(k) => {
@@ -97,6 +133,7 @@ impl<T> Named<T> {
             Entry {
                 value: value.clone(),
                 last_used: now,
+                order,
             },
         );
         Ok(value)
@@ -200,7 +237,8 @@ impl Registry {
 
     /// An existing breaker, without making one.
     pub fn get_breaker(&self, name: &str) -> Option<Arc<CircuitBreaker>> {
-        self.breakers.get(name, self.clock.now())
+        self.breakers
+            .get(name, self.clock.now(), self.bounds, breaker_evictable)
     }
 
     pub fn breaker_names(&self) -> Vec<String> {
