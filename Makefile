@@ -4,20 +4,26 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO := scripts/cargo-locked
 
-.PHONY: demo test test-rust test-loom test-node test-c lint fmt bench bench-quick
+.PHONY: demo test test-rust test-loom test-python test-node test-c lint fmt bench bench-quick
 
 demo:
 	$(CARGO) run -q --release -p breakwater-examples --bin outage-demo
 
-test: lint test-rust test-loom test-node test-c
+test: lint test-rust test-loom test-python test-node test-c
 
 lint:
 	cargo fmt --all --check
-	$(CARGO) clippy -q -p breakwater-core -p breakwater-examples -p breakwater-benches --all-targets -- -D warnings
+	$(CARGO) clippy -q -p breakwater-core -p breakwater-examples -p breakwater-benches \
+		-p breakwater-python -p breakwater-node -p breakwater-c --all-targets -- -D warnings
 
 test-rust:
 	$(CARGO) test -q -p breakwater-core -p breakwater-examples
 	$(CARGO) run -q -p breakwater-examples --bin outage-demo > /dev/null
+
+# The Python package: a venv at .venv (maturin, pytest, mypy), maturin develop --release,
+# pytest (conformance included), mypy --strict over the examples and stubtest.
+test-python:
+	bindings-python/test.sh
 
 # The Node package: npm install, napi release build, drift check of the generated loader,
 # node --test (conformance included), tsc --strict over the types and examples.
