@@ -1,76 +1,31 @@
 //! Failure categories: what kind of failure a call had. Hosts extract facts from their errors
 //! (status codes, errno strings); the core maps them to a category (contract section 4).
 
-use std::fmt;
-use std::str::FromStr;
-
-/// The closed set of failure categories. Their snake_case names are the same in every language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum Category {
-    Network = 0,
-    Timeout = 1,
-    RateLimited = 2,
-    Server = 3,
-    Database = 4,
-    ExternalApi = 5,
-    Auth = 6,
-    Client = 7,
-    Cancelled = 8,
-    Unknown = 9,
+crate::names::named_enum! {
+    /// The closed set of failure categories. Their snake_case names are the same in every language.
+    #[derive(PartialOrd, Ord)]
+    #[repr(u8)]
+    pub enum Category {
+        Network => "network",
+        Timeout => "timeout",
+        RateLimited => "rate_limited",
+        Server => "server",
+        Database => "database",
+        ExternalApi => "external_api",
+        Auth => "auth",
+        Client => "client",
+        Cancelled => "cancelled",
+        Unknown => "unknown",
+    }
 }
 
 impl Category {
-    pub const ALL: [Category; 10] = [
-        Category::Network,
-        Category::Timeout,
-        Category::RateLimited,
-        Category::Server,
-        Category::Database,
-        Category::ExternalApi,
-        Category::Auth,
-        Category::Client,
-        Category::Cancelled,
-        Category::Unknown,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Category::Network => "network",
-            Category::Timeout => "timeout",
-            Category::RateLimited => "rate_limited",
-            Category::Server => "server",
-            Category::Database => "database",
-            Category::ExternalApi => "external_api",
-            Category::Auth => "auth",
-            Category::Client => "client",
-            Category::Cancelled => "cancelled",
-            Category::Unknown => "unknown",
-        }
-    }
-
     pub const fn bit(self) -> u16 {
         1 << (self as u8)
     }
 
     pub fn from_index(i: u8) -> Option<Category> {
         Category::ALL.get(i as usize).copied()
-    }
-}
-
-impl fmt::Display for Category {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Category {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Category::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or(())
     }
 }
 

@@ -13,59 +13,26 @@ use parking_lot::RwLock;
 use crate::breaker::State;
 use crate::category::Category;
 
-/// Event kinds; `as_str` is the snake_case name used everywhere (camelCase in JS `on(...)`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    StateChange,
-    CallRejected,
-    Success,
-    Failure,
-    SlowCall,
-    Ignored,
-    Retry,
-    GiveUp,
-    Fallback,
-    DegradationTriggered,
-    DegradationRecovered,
-    HealthChanged,
-    Alert,
+crate::names::named_enum! {
+    /// Event kinds; `as_str` is the snake_case name used everywhere (camelCase in JS `on(...)`).
+    pub enum EventKind {
+        StateChange => "state_change",
+        CallRejected => "call_rejected",
+        Success => "success",
+        Failure => "failure",
+        SlowCall => "slow_call",
+        Ignored => "ignored",
+        Retry => "retry",
+        GiveUp => "give_up",
+        Fallback => "fallback",
+        DegradationTriggered => "degradation_triggered",
+        DegradationRecovered => "degradation_recovered",
+        HealthChanged => "health_changed",
+        Alert => "alert",
+    }
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
-        EventKind::StateChange,
-        EventKind::CallRejected,
-        EventKind::Success,
-        EventKind::Failure,
-        EventKind::SlowCall,
-        EventKind::Ignored,
-        EventKind::Retry,
-        EventKind::GiveUp,
-        EventKind::Fallback,
-        EventKind::DegradationTriggered,
-        EventKind::DegradationRecovered,
-        EventKind::HealthChanged,
-        EventKind::Alert,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            EventKind::StateChange => "state_change",
-            EventKind::CallRejected => "call_rejected",
-            EventKind::Success => "success",
-            EventKind::Failure => "failure",
-            EventKind::SlowCall => "slow_call",
-            EventKind::Ignored => "ignored",
-            EventKind::Retry => "retry",
-            EventKind::GiveUp => "give_up",
-            EventKind::Fallback => "fallback",
-            EventKind::DegradationTriggered => "degradation_triggered",
-            EventKind::DegradationRecovered => "degradation_recovered",
-            EventKind::HealthChanged => "health_changed",
-            EventKind::Alert => "alert",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -85,12 +52,6 @@ impl EventKind {
             }
         }
         out
-    }
-}
-
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

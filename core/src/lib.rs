@@ -23,6 +23,7 @@ pub mod eventlog;
 pub mod health;
 pub mod limiter;
 pub mod metrics;
+mod names;
 pub mod policy;
 pub mod registry;
 pub mod retry;

@@ -11,7 +11,6 @@
 mod config;
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,82 +25,36 @@ use crate::metrics::DurationHistogram;
 use crate::sync::{AtomicU64, Mutex, Ordering};
 use crate::window::{CountWindow, SlidingWindow, Tally, TimeWindow, Window};
 
-/// The breaker's states; `as_str` gives the name used in every language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum State {
-    Closed = 0,
-    Open = 1,
-    HalfOpen = 2,
-    ForcedOpen = 3,
-    Disabled = 4,
-    MetricsOnly = 5,
+crate::names::named_enum! {
+    /// The breaker's states; `as_str` gives the name used in every language.
+    #[repr(u8)]
+    pub enum State {
+        Closed => "closed",
+        Open => "open",
+        HalfOpen => "half_open",
+        ForcedOpen => "forced_open",
+        Disabled => "disabled",
+        MetricsOnly => "metrics_only",
+    }
 }
 
 impl State {
-    pub const ALL: [State; 6] = [
-        State::Closed,
-        State::Open,
-        State::HalfOpen,
-        State::ForcedOpen,
-        State::Disabled,
-        State::MetricsOnly,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            State::Closed => "closed",
-            State::Open => "open",
-            State::HalfOpen => "half_open",
-            State::ForcedOpen => "forced_open",
-            State::Disabled => "disabled",
-            State::MetricsOnly => "metrics_only",
-        }
-    }
-
     fn from_bits(bits: u64) -> State {
         State::ALL[(bits & STATE_MASK) as usize]
     }
 }
 
-impl fmt::Display for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for State {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        State::ALL.into_iter().find(|x| x.as_str() == s).ok_or(())
-    }
-}
-
-/// Why a transition happened (the `reason` of a `state_change` event).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TransitionReason {
-    ConsecutiveFailures,
-    FailureRate,
-    SlowCallRate,
-    RecoveryTimeout,
-    ProbesSucceeded,
-    ProbeFailed,
-    HalfOpenTimeout,
-    Manual,
-}
-
-impl TransitionReason {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TransitionReason::ConsecutiveFailures => "consecutive_failures",
-            TransitionReason::FailureRate => "failure_rate",
-            TransitionReason::SlowCallRate => "slow_call_rate",
-            TransitionReason::RecoveryTimeout => "recovery_timeout",
-            TransitionReason::ProbesSucceeded => "probes_succeeded",
-            TransitionReason::ProbeFailed => "probe_failed",
-            TransitionReason::HalfOpenTimeout => "half_open_timeout",
-            TransitionReason::Manual => "manual",
-        }
+crate::names::named_enum! {
+    /// Why a transition happened (the `reason` of a `state_change` event).
+    pub enum TransitionReason {
+        ConsecutiveFailures => "consecutive_failures",
+        FailureRate => "failure_rate",
+        SlowCallRate => "slow_call_rate",
+        RecoveryTimeout => "recovery_timeout",
+        ProbesSucceeded => "probes_succeeded",
+        ProbeFailed => "probe_failed",
+        HalfOpenTimeout => "half_open_timeout",
+        Manual => "manual",
     }
 }
 

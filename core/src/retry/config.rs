@@ -1,7 +1,5 @@
 //! Retry configuration: defaults and ranges of contract section 1, parsing in both spellings.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -10,46 +8,14 @@ use super::budget::BudgetConfig;
 use crate::category::{Category, CategorySet};
 use crate::config::{ConfigError, ConfigErrors, IntRange, ObjectReader, Spelling, fmt_ms};
 
-/// How the backoff is randomised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Jitter {
-    None,
-    Full,
-    Equal,
-    Decorrelated,
-    Proportional,
-}
-
-impl Jitter {
-    pub const ALL: [Jitter; 5] = [
-        Jitter::None,
-        Jitter::Full,
-        Jitter::Equal,
-        Jitter::Decorrelated,
-        Jitter::Proportional,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Jitter::None => "none",
-            Jitter::Full => "full",
-            Jitter::Equal => "equal",
-            Jitter::Decorrelated => "decorrelated",
-            Jitter::Proportional => "proportional",
-        }
-    }
-}
-
-impl fmt::Display for Jitter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Jitter {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Jitter::ALL.into_iter().find(|j| j.as_str() == s).ok_or(())
+crate::names::named_enum! {
+    /// How the backoff is randomised.
+    pub enum Jitter {
+        None => "none",
+        Full => "full",
+        Equal => "equal",
+        Decorrelated => "decorrelated",
+        Proportional => "proportional",
     }
 }
 

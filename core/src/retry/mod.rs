@@ -6,8 +6,6 @@
 mod budget;
 mod config;
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 pub use budget::{BudgetConfig, RetryBudget};
@@ -19,47 +17,22 @@ use crate::config::ConfigErrors;
 use crate::rng::SplitMix64;
 use crate::sync::{AtomicU64, Ordering};
 
-/// Why a call stopped retrying; a closed set used in errors, events and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GiveUpReason {
-    MaxAttempts,
-    NotRetryable,
-    CircuitOpen,
-    RateLimited,
-    BulkheadFull,
-    MaxElapsed,
-    RetryAfterExceedsMax,
-    BudgetExhausted,
-    Cancelled,
+crate::names::named_enum! {
+    /// Why a call stopped retrying; a closed set used in errors, events and metrics.
+    pub enum GiveUpReason {
+        MaxAttempts => "max_attempts",
+        NotRetryable => "not_retryable",
+        CircuitOpen => "circuit_open",
+        RateLimited => "rate_limited",
+        BulkheadFull => "bulkhead_full",
+        MaxElapsed => "max_elapsed",
+        RetryAfterExceedsMax => "retry_after_exceeds_max",
+        BudgetExhausted => "budget_exhausted",
+        Cancelled => "cancelled",
+    }
 }
 
 impl GiveUpReason {
-    pub const ALL: [GiveUpReason; 9] = [
-        GiveUpReason::MaxAttempts,
-        GiveUpReason::NotRetryable,
-        GiveUpReason::CircuitOpen,
-        GiveUpReason::RateLimited,
-        GiveUpReason::BulkheadFull,
-        GiveUpReason::MaxElapsed,
-        GiveUpReason::RetryAfterExceedsMax,
-        GiveUpReason::BudgetExhausted,
-        GiveUpReason::Cancelled,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            GiveUpReason::MaxAttempts => "max_attempts",
-            GiveUpReason::NotRetryable => "not_retryable",
-            GiveUpReason::CircuitOpen => "circuit_open",
-            GiveUpReason::RateLimited => "rate_limited",
-            GiveUpReason::BulkheadFull => "bulkhead_full",
-            GiveUpReason::MaxElapsed => "max_elapsed",
-            GiveUpReason::RetryAfterExceedsMax => "retry_after_exceeds_max",
-            GiveUpReason::BudgetExhausted => "budget_exhausted",
-            GiveUpReason::Cancelled => "cancelled",
-        }
-    }
-
     /// Whether the caller gets a `RetryError` (retries ran out) rather than another error.
     pub const fn is_exhaustion(self) -> bool {
         matches!(
@@ -69,22 +42,6 @@ impl GiveUpReason {
                 | GiveUpReason::RetryAfterExceedsMax
                 | GiveUpReason::BudgetExhausted
         )
-    }
-}
-
-impl fmt::Display for GiveUpReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for GiveUpReason {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        GiveUpReason::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or(())
     }
 }
 
