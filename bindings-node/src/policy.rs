@@ -192,7 +192,7 @@ impl Fast for FastPolicy {
         let r = match op {
             10 => self.start(),
             11 => self.advance(a, |p, call| p.on_outcome(call, AttemptOutcome::Success)),
-            12 if b >= 0.0 && b < 65536.0 => self.failure(a, b as u32, c),
+            12 if (0.0..65536.0).contains(&b) => self.failure(a, b as u32, c),
             13 => self.advance(a, |p, call| p.cancel(call)),
             14 => self.advance(a, |p, call| p.after_sleep(call)),
             _ => return f64::NAN,
