@@ -16,6 +16,10 @@
 #include <stdlib.h>
 /** A synonym of BW_OK, for symmetry with the other BW_RESULT_ names. */
 #define BW_RESULT_OK BW_OK
+/** The bit of trigger `t` (a bw_trigger) in a trigger mask (bw_strategy_spec.triggers). */
+#define BW_TRIGGER_BIT(t) (1u << (unsigned)(t))
+/** The bit of category `c` (a bw_category) in a category mask (ignored_categories, retry_on). */
+#define BW_CATEGORY_BIT(c) (1u << (unsigned)(c))
 
 
 /**
@@ -67,6 +71,12 @@ typedef enum bw_result {
    * length beyond PTRDIFF_MAX... ("INVALID_ARGUMENT").
    */
   BW_RESULT_INVALID_ARGUMENT = 401,
+  /**
+   * A caller buffer is too small for the text a function writes ("BUFFER_TOO_SMALL"):
+   * nothing was written to the buffer, and the size needed (NUL included) is in the
+   * function's `out_needed`. A C-only code, like NULL_ARGUMENT.
+   */
+  BW_RESULT_BUFFER_TOO_SMALL = 402,
   /**
    * A panic inside breakwater was caught at the boundary ("PANIC"). A bug: please report
    * it with `bw_last_error_message()`.
@@ -318,23 +328,73 @@ typedef enum bw_verdict_kind {
 } bw_verdict_kind;
 
 /**
- * How a guarded call ended, as the caller classified it.
+ * What a strategy does; the caller carries it out.
  */
-typedef enum bw_outcome {
+typedef enum bw_strategy_kind {
   /**
-   * The call succeeded (the category argument is checked but not used).
+   * "cached_response": the last good result for the call's cache key (`bw_cache_on_error`);
+   * it serves only when the context's `cached` is fresh or stale.
    */
-  BW_OUTCOME_SUCCESS = 0,
+  BW_STRATEGY_CACHED_RESPONSE = 0,
   /**
-   * The call failed with the given category. A category the breaker ignores (client and
-   * cancelled by default) makes it an ignored outcome.
+   * "simplified_response": a reduced answer.
    */
-  BW_OUTCOME_FAILURE = 1,
+  BW_STRATEGY_SIMPLIFIED_RESPONSE = 1,
   /**
-   * The call counts as neither success nor failure (e.g. the caller's own mistake).
+   * "fallback_target": call an alternative.
    */
-  BW_OUTCOME_IGNORED = 2,
-} bw_outcome;
+  BW_STRATEGY_FALLBACK_TARGET = 2,
+  /**
+   * "offline_response": a static answer.
+   */
+  BW_STRATEGY_OFFLINE_RESPONSE = 3,
+  /**
+   * "custom": the caller's own code.
+   */
+  BW_STRATEGY_CUSTOM = 4,
+} bw_strategy_kind;
+
+/**
+ * Why a component is degraded (the `reason` of degradation events). `bw_trigger_name` gives
+ * the snake_case name. In a mask (`bw_strategy_spec.triggers`) use `BW_TRIGGER_BIT(t)`.
+ */
+typedef enum bw_trigger {
+  /**
+   * "circuit_breaker_open": severity significant.
+   */
+  BW_TRIGGER_CIRCUIT_BREAKER_OPEN = 0,
+  /**
+   * "timeout": severity partial.
+   */
+  BW_TRIGGER_TIMEOUT = 1,
+  /**
+   * "rate_limited": severity partial.
+   */
+  BW_TRIGGER_RATE_LIMITED = 2,
+  /**
+   * "error_rate": severity partial.
+   */
+  BW_TRIGGER_ERROR_RATE = 3,
+  /**
+   * "health_check_failed": severity from the check's status (`bw_level_from_health_status`).
+   */
+  BW_TRIGGER_HEALTH_CHECK_FAILED = 4,
+  /**
+   * "manual": severity as given; recovers only when forced.
+   */
+  BW_TRIGGER_MANUAL = 5,
+} bw_trigger;
+
+/**
+ * How degraded a component is, ordered: none < partial < significant < severe < critical.
+ */
+typedef enum bw_level {
+  BW_LEVEL_NONE = 0,
+  BW_LEVEL_PARTIAL = 1,
+  BW_LEVEL_SIGNIFICANT = 2,
+  BW_LEVEL_SEVERE = 3,
+  BW_LEVEL_CRITICAL = 4,
+} bw_level;
 
 /**
  * How the backoff is randomised. `bw_jitter_name` gives its name.
@@ -363,6 +423,100 @@ typedef enum bw_jitter {
 } bw_jitter;
 
 /**
+ * What a lookup found: nothing, a fresh entry, or (only after a failed call, with
+ * stale_if_error) an expired one. `bw_cache_lookup_name` gives "miss", "fresh", "stale".
+ */
+typedef enum bw_cache_lookup {
+  BW_CACHE_MISS = 0,
+  BW_CACHE_FRESH = 1,
+  BW_CACHE_STALE = 2,
+} bw_cache_lookup;
+
+/**
+ * How a degradation ended.
+ */
+typedef enum bw_recovery {
+  /**
+   * "auto": its trigger cleared.
+   */
+  BW_RECOVERY_AUTO = 0,
+  /**
+   * "forced": `bw_degradation_force_recovery` / `_all`.
+   */
+  BW_RECOVERY_FORCED = 1,
+} bw_recovery;
+
+/**
+ * A check's (or the whole's) health. `bw_health_status_name` gives "healthy", "degraded",
+ * "unhealthy", "critical", "unknown".
+ */
+typedef enum bw_health_status {
+  BW_HEALTH_HEALTHY = 0,
+  /**
+   * Working, with reduced quality; still ready.
+   */
+  BW_HEALTH_DEGRADED = 1,
+  BW_HEALTH_UNHEALTHY = 2,
+  BW_HEALTH_CRITICAL = 3,
+  /**
+   * Never reported, or stale.
+   */
+  BW_HEALTH_UNKNOWN = 4,
+} bw_health_status;
+
+/**
+ * What a check tells: the process is alive, ready for traffic, or done starting.
+ */
+typedef enum bw_check_kind {
+  BW_CHECK_LIVENESS = 0,
+  /**
+   * The default.
+   */
+  BW_CHECK_READINESS = 1,
+  BW_CHECK_STARTUP = 2,
+} bw_check_kind;
+
+/**
+ * What to do about the error budget: healthy below 50 % consumed, moderate below 80 %,
+ * critical below 100 %, exhausted at 100 % or more. `bw_recommendation_name` gives the name.
+ */
+typedef enum bw_recommendation {
+  BW_RECOMMENDATION_HEALTHY = 0,
+  BW_RECOMMENDATION_MODERATE = 1,
+  BW_RECOMMENDATION_CRITICAL = 2,
+  BW_RECOMMENDATION_EXHAUSTED = 3,
+} bw_recommendation;
+
+/**
+ * How urgent an alert is (its events' `severity`). `bw_alert_severity_name` gives "info",
+ * "warning", "critical".
+ */
+typedef enum bw_alert_severity {
+  BW_ALERT_INFO = 0,
+  BW_ALERT_WARNING = 1,
+  BW_ALERT_CRITICAL = 2,
+} bw_alert_severity;
+
+/**
+ * How a guarded call ended, as the caller classified it.
+ */
+typedef enum bw_outcome {
+  /**
+   * The call succeeded (the category argument is checked but not used).
+   */
+  BW_OUTCOME_SUCCESS = 0,
+  /**
+   * The call failed with the given category. A category the breaker ignores (client and
+   * cancelled by default) makes it an ignored outcome.
+   */
+  BW_OUTCOME_FAILURE = 1,
+  /**
+   * The call counts as neither success nor failure (e.g. the caller's own mistake).
+   */
+  BW_OUTCOME_IGNORED = 2,
+} bw_outcome;
+
+/**
  * How an attempt ended, for `bw_policy_record`.
  */
 typedef enum bw_attempt_outcome {
@@ -376,6 +530,30 @@ typedef enum bw_attempt_outcome {
    */
   BW_ATTEMPT_CANCELLED = 2,
 } bw_attempt_outcome;
+
+/**
+ * A component kind, for the registry's and documents' per-kind functions.
+ * `bw_component_kind_name` gives "breaker", "retry", "rate_limiter", "bulkhead".
+ */
+typedef enum bw_component_kind {
+  BW_COMPONENT_BREAKER = 0,
+  BW_COMPONENT_RETRY = 1,
+  BW_COMPONENT_RATE_LIMITER = 2,
+  BW_COMPONENT_BULKHEAD = 3,
+} bw_component_kind;
+
+/**
+ * Alerts read from a manager, newest first. Read with `bw_alert_list_len` / `_get`, destroy
+ * with `bw_alert_list_free`. Immutable.
+ */
+typedef struct bw_alert_list bw_alert_list;
+
+/**
+ * An alert manager. Made by `bw_alerts_new` / `bw_alerts_from_json`, destroyed by
+ * `bw_alerts_free`. Thread-safe: one handle may be used from any number of threads at once
+ * (except `_free`, which must come last).
+ */
+typedef struct bw_alerts bw_alerts;
 
 /**
  * A circuit breaker. Made by `bw_breaker_new`, destroyed by `bw_breaker_free`.
@@ -413,6 +591,76 @@ typedef struct bw_bulkhead bw_bulkhead;
  * `bw_bulkhead_config_new` / `_from_json`, destroyed by `bw_bulkhead_config_free`.
  */
 typedef struct bw_bulkhead_config bw_bulkhead_config;
+
+/**
+ * An immutable byte string breakwater hands back (a cached value, an evicted key). It holds
+ * its own reference to the bytes, so it stays valid whatever happens to the cache afterwards.
+ * Read it with `bw_bytes_data`; destroy it with `bw_bytes_free`. Safe to read from several
+ * threads at once.
+ */
+typedef struct bw_bytes bw_bytes;
+
+/**
+ * A response cache: UTF-8 string keys, byte values copied in. Made by `bw_cache_new` /
+ * `bw_cache_from_json`, destroyed by `bw_cache_free`. Thread-safe: one handle may be used
+ * from any number of threads at once (except `_free`, which must come last); breakwater
+ * holds its lock only for the map operation.
+ */
+typedef struct bw_cache bw_cache;
+
+/**
+ * A degradation manager: which components are degraded, why and how badly; which strategy
+ * serves a failed call; recovery; history and statistics. Made by `bw_degradation_new` /
+ * `bw_degradation_from_json` (or `bw_registry_degradation`), destroyed by
+ * `bw_degradation_free`. Thread-safe: one handle may be used from any number of threads at
+ * once (except `_free`, which must come last). Predicates and event callbacks run with no
+ * breakwater lock held.
+ */
+typedef struct bw_degradation bw_degradation;
+
+/**
+ * Degradations read from a manager (`bw_degradation_active_list`, `bw_degradation_history`).
+ * Read with `bw_degradation_list_len` / `_get`, destroy with `bw_degradation_list_free`.
+ * Immutable: safe to read from several threads at once.
+ */
+typedef struct bw_degradation_list bw_degradation_list;
+
+/**
+ * A parsed config document. Made by `bw_document_from_json` / `bw_document_from_file` /
+ * `bw_document_with_env` / `bw_registry_document`, destroyed by `bw_document_free`.
+ * Immutable: safe to read from several threads at once.
+ */
+typedef struct bw_document bw_document;
+
+/**
+ * Events read from a log (`bw_event_log_query`), newest first. Read with
+ * `bw_event_list_len` / `_get`, destroy with `bw_event_list_free`. Immutable: safe to read
+ * from several threads at once.
+ */
+typedef struct bw_event_list bw_event_list;
+
+/**
+ * A bounded log of events, oldest dropped first, each with a sequence number (1 for the first
+ * event the log ever took). Made by `bw_event_log_new`, destroyed by `bw_event_log_free`.
+ * Thread-safe: one handle may be used from any number of threads at once (except `_free`).
+ */
+typedef struct bw_event_log bw_event_log;
+
+/**
+ * Health checks, their dependencies and their aggregate. Made by `bw_health_new` /
+ * `bw_health_from_json` (or `bw_registry_health`), destroyed by `bw_health_free`.
+ * Thread-safe: one handle may be used from any number of threads at once (except `_free`,
+ * which must come last).
+ */
+typedef struct bw_health bw_health;
+
+/**
+ * A health report read from a registry: its summary and its entries (checks, then
+ * dependencies without a check of their name). Made by `bw_health_evaluate` /
+ * `bw_health_snapshot`, destroyed by `bw_health_overview_free`. Immutable: safe to read from
+ * several threads at once.
+ */
+typedef struct bw_health_overview bw_health_overview;
 
 /**
  * A manual clock: monotonic time starts at 0 ms and moves only with
@@ -493,6 +741,20 @@ typedef struct bw_retry_call bw_retry_call;
  * uses it.
  */
 typedef struct bw_retry_config bw_retry_config;
+
+/**
+ * An SLO. Made by `bw_slo_new` / `bw_slo_from_json`, destroyed by `bw_slo_free`. Thread-safe:
+ * one handle may be used from any number of threads at once (except `_free`, which must come
+ * last).
+ */
+typedef struct bw_slo bw_slo;
+
+/**
+ * A list of strings breakwater hands back (names, keys), in a documented order. Read it with
+ * `bw_string_list_len` and `bw_string_list_get`; destroy it with `bw_string_list_free`. The
+ * strings live as long as the list. Immutable: safe to read from several threads at once.
+ */
+typedef struct bw_string_list bw_string_list;
 
 /**
  * Permission to make one call, from `bw_breaker_try_acquire`. Treat the fields as opaque:
@@ -595,9 +857,12 @@ typedef struct bw_snapshot {
 } bw_snapshot;
 
 /**
- * One event, handed to a `bw_event_callback`. Everything it points to is valid only during
- * the callback: copy what you keep. Fields a kind does not have are zero / NULL with their
- * `has_` flag false.
+ * One event, handed to a `bw_event_callback` (or read from a `bw_event_list`). Everything it
+ * points to is valid only during the callback (or as long as the list): copy what you keep.
+ * Fields a kind does not have are zero / NULL with their `has_` flag false. It is also what
+ * `bw_event_log_record`, `bw_alerts_observe` and `bw_slo_observe` take: pass one a callback
+ * received as it is, or fill one in (zero-initialised; `component` is `component_len` bytes,
+ * `reason` / `strategy` / `severity` NUL-terminated or NULL).
  */
 typedef struct bw_event {
   enum bw_event_kind kind;
@@ -783,6 +1048,18 @@ typedef struct bw_policy_parts {
    * clock.
    */
   const struct bw_manual_clock *clock;
+  /**
+   * A degradation manager (on the policy's clock): a call that ends in an error then comes
+   * as `BW_STEP_FALLBACK` (even without `fallback`), with the strategy the manager chose in
+   * `bw_step.fallback`; successful calls report recovery to it. NULL: none.
+   */
+  const struct bw_degradation *degradation;
+  /**
+   * The response cache the manager's cached_response strategies read: at the fallback step
+   * the call's cache key (`bw_call_options.cache_key`) is looked up in it
+   * (`bw_cache_status`). NULL: none.
+   */
+  const struct bw_cache *cache;
 } bw_policy_parts;
 
 /**
@@ -817,6 +1094,35 @@ typedef struct bw_verdict {
 } bw_verdict;
 
 /**
+ * Which strategy serves a failed call: written by `bw_degradation_choose` /
+ * `bw_degradation_select`, and in `bw_step.fallback` of a `BW_STEP_FALLBACK`.
+ */
+typedef struct bw_fallback_choice {
+  /**
+   * False when no strategy serves (the caller runs its own fallback, if any, or gets the
+   * error); the other fields are then zero / NULL.
+   */
+  bool has_strategy;
+  /**
+   * The strategy's name, NUL-terminated; valid as long as the manager (for a step: the
+   * call) lives.
+   */
+  const char *strategy;
+  enum bw_strategy_kind kind;
+  /**
+   * The rule that named it; NULL when it was picked by priority. Same lifetime as
+   * `strategy`.
+   */
+  const char *rule;
+  enum bw_trigger trigger;
+  enum bw_level severity;
+  /**
+   * A cached_response serving an expired entry (stale-if-error).
+   */
+  bool stale;
+} bw_fallback_choice;
+
+/**
  * One step of a guarded call; the fields of other kinds are zero.
  */
 typedef struct bw_step {
@@ -840,7 +1146,62 @@ typedef struct bw_step {
    * `BW_STEP_FALLBACK` / `BW_STEP_DONE`: what the caller gets.
    */
   struct bw_verdict verdict;
+  /**
+   * `BW_STEP_FALLBACK` with a degradation manager: the strategy that serves (its strings
+   * live as long as the call); `has_strategy` false when none does (run your own fallback
+   * function if you have one, else apply `verdict`).
+   */
+  struct bw_fallback_choice fallback;
 } bw_step;
+
+/**
+ * Per-call inputs for `bw_policy_start_with`. Zero-initialise it and set what you have.
+ */
+typedef struct bw_call_options {
+  /**
+   * The call's cache key (contract section 6: in C the caller builds it), UTF-8; `ptr`
+   * NULL: none. The fallback decision sees it, and with the policy's `cache` it decides
+   * whether a cached_response strategy can serve.
+   */
+  struct bw_str cache_key;
+  /**
+   * What the response cache would serve for the call, when you keep the cache yourself:
+   * wins over the policy's `cache`. False: ask the policy's cache (none: nothing cached).
+   */
+  bool has_cached;
+  bw_cache_lookup cached;
+} bw_call_options;
+
+/**
+ * What `call_with_info` gives beside the value (contract section 3), for a call that is over
+ * (`bw_policy_call_info`).
+ */
+typedef struct bw_call_info {
+  /**
+   * The value comes from a fallback (the call ended with `BW_STEP_FALLBACK`).
+   */
+  bool from_fallback;
+  /**
+   * The strategy that served; NULL for a live result or your own fallback function. Lives
+   * as long as the call.
+   */
+  const char *strategy;
+  bool has_kind;
+  enum bw_strategy_kind kind;
+  /**
+   * The degradation trigger that sent the call to its fallback.
+   */
+  bool has_reason;
+  enum bw_trigger reason;
+  /**
+   * A cached response served after its TTL (stale-if-error).
+   */
+  bool stale;
+  /**
+   * Attempts made.
+   */
+  uint32_t attempts;
+} bw_call_info;
 
 /**
  * How to build a registry, for `bw_registry_from_json` / `bw_registry_from_file`.
@@ -869,7 +1230,719 @@ typedef struct bw_registry_options {
   uint64_t idle_ttl_ms;
 } bw_registry_options;
 
-#define bw_result_ALL { BW_OK, BW_RESULT_CIRCUIT_OPEN, BW_RESULT_RATE_LIMITED, BW_RESULT_BULKHEAD_FULL, BW_RESULT_TIMEOUT, BW_RESULT_RETRY_EXHAUSTED, BW_RESULT_CONFIG_INVALID, BW_RESULT_NULL_ARGUMENT, BW_RESULT_INVALID_ARGUMENT, BW_RESULT_PANIC, }
+/**
+ * One environment variable for `bw_document_with_env`: name and value, UTF-8.
+ */
+typedef struct bw_env_var {
+  struct bw_str name;
+  struct bw_str value;
+} bw_env_var;
+
+/**
+ * Every key of a breaker config, read back by `bw_breaker_config_get`. Durations are ms.
+ */
+typedef struct bw_breaker_config_values {
+  uint32_t failure_threshold;
+  double failure_rate_threshold;
+  uint32_t minimum_calls;
+  /**
+   * A count window (`window_size` calls) when true, else a time window
+   * (`window_duration_ms` in `window_buckets` buckets).
+   */
+  bool count_window;
+  uint32_t window_size;
+  uint64_t window_duration_ms;
+  uint32_t window_buckets;
+  /**
+   * Slow-call detection is on.
+   */
+  bool has_slow_call_duration;
+  uint64_t slow_call_duration_ms;
+  double slow_call_rate_threshold;
+  uint64_t recovery_timeout_ms;
+  bool has_recovery_backoff;
+  double recovery_backoff_multiplier;
+  uint64_t recovery_backoff_max_ms;
+  uint32_t half_open_max_calls;
+  uint32_t success_threshold;
+  bool has_max_half_open;
+  uint64_t max_half_open_ms;
+  /**
+   * The ignored categories, as a mask: bit `1 << c` for each `bw_category` c.
+   */
+  uint32_t ignored_categories;
+} bw_breaker_config_values;
+
+/**
+ * Every key of a retry config, read back by `bw_retry_config_get`. Durations are ms.
+ */
+typedef struct bw_retry_config_values {
+  uint32_t max_attempts;
+  uint64_t base_delay_ms;
+  uint64_t max_delay_ms;
+  double multiplier;
+  enum bw_jitter jitter;
+  double jitter_factor;
+  bool has_max_elapsed;
+  uint64_t max_elapsed_ms;
+  /**
+   * The categories retried, as a mask: bit `1 << c` for each `bw_category` c.
+   */
+  uint32_t retry_on;
+  uint64_t max_retry_after_ms;
+  bool idempotent;
+  bool has_seed;
+  uint64_t seed;
+  bool has_budget;
+  double budget_ratio;
+  uint32_t budget_min_per_second;
+  uint64_t budget_ttl_ms;
+} bw_retry_config_values;
+
+/**
+ * Every key of a rate limiter config (`bw_rate_limiter_config_get`).
+ */
+typedef struct bw_rate_limiter_config_values {
+  uint32_t max_requests;
+  uint64_t time_window_ms;
+  /**
+   * Set by `bw_rate_limiter_config_set_burst_limit`; otherwise the burst is max_requests.
+   */
+  bool has_burst_limit;
+  uint32_t burst_limit;
+} bw_rate_limiter_config_values;
+
+/**
+ * Every key of a bulkhead config (`bw_bulkhead_config_get`).
+ */
+typedef struct bw_bulkhead_config_values {
+  uint32_t max_concurrent;
+  uint32_t max_queue;
+  uint64_t max_wait_ms;
+} bw_bulkhead_config_values;
+
+/**
+ * A cache's settings for `bw_cache_new` / `bw_cache_configure`. Zero-initialise it and set
+ * what you need; a field whose `has_` flag is false keeps the default (`bw_cache_new`: ttl
+ * 300000 ms, max_entries 1000, stale_if_error true) or the live value (`bw_cache_configure`).
+ * Checked together: "ttl_ms" 1..=31536000000 (365 days), "max_entries" 1..=10000000.
+ */
+typedef struct bw_cache_options {
+  bool has_ttl;
+  uint64_t ttl_ms;
+  bool has_max_entries;
+  uint64_t max_entries;
+  bool has_stale_if_error;
+  bool stale_if_error;
+} bw_cache_options;
+
+/**
+ * A cache's settings, read back (`bw_cache_get_config`).
+ */
+typedef struct bw_cache_config {
+  uint64_t ttl_ms;
+  uint64_t max_entries;
+  bool stale_if_error;
+} bw_cache_config;
+
+/**
+ * What a `bw_cache_put` displaced; each handle is NULL when there was none, else yours to
+ * free with `bw_bytes_free`.
+ */
+typedef struct bw_cache_put_info {
+  /**
+   * The value the key held before.
+   */
+  struct bw_bytes *replaced;
+  /**
+   * The key of the least recently used entry, dropped because the cache was full (its
+   * bytes are the key's UTF-8, not NUL-terminated).
+   */
+  struct bw_bytes *evicted_key;
+  /**
+   * That entry's value.
+   */
+  struct bw_bytes *evicted_value;
+} bw_cache_put_info;
+
+/**
+ * A cache's counters since it was made (`bw_cache_clear` drops entries, not counters).
+ */
+typedef struct bw_cache_stats {
+  /**
+   * Entries now.
+   */
+  uint64_t entries;
+  /**
+   * Fresh entries served (by `bw_cache_get` or `bw_cache_on_error`).
+   */
+  uint64_t hits;
+  /**
+   * Expired entries served by `bw_cache_on_error`.
+   */
+  uint64_t stale_hits;
+  /**
+   * Lookups that served nothing.
+   */
+  uint64_t misses;
+  /**
+   * Entries dropped to make room.
+   */
+  uint64_t evictions;
+} bw_cache_stats;
+
+/**
+ * The manager's settings, read back (`bw_degradation_get_settings`).
+ */
+typedef struct bw_degradation_settings {
+  /**
+   * False: the manager chooses nothing and records nothing.
+   */
+  bool enabled;
+  /**
+   * Degradations kept in the history.
+   */
+  uint64_t max_history;
+  /**
+   * Recover a component when its trigger clears.
+   */
+  bool auto_recovery;
+  /**
+   * Rules configured.
+   */
+  uint64_t rules;
+} bw_degradation_settings;
+
+/**
+ * The context a fallback decision is made in, for `bw_degradation_choose` /
+ * `bw_degradation_select`, and what a strategy's `can_handle` callback sees. Zero-initialise
+ * it and set what you know.
+ */
+typedef struct bw_fallback_context {
+  /**
+   * The component the call was for (required).
+   */
+  struct bw_str component;
+  bw_trigger trigger;
+  /**
+   * The severity; when `has_severity` is false, the trigger's own level (partial for
+   * `health_check_failed` and `manual`, which should set one).
+   */
+  bool has_severity;
+  bw_level severity;
+  /**
+   * The category of the last failure, when there was one.
+   */
+  bool has_category;
+  bw_category category;
+  /**
+   * Attempts the call made (0 when it was rejected before the first).
+   */
+  uint32_t attempts;
+  /**
+   * The call's cache key (`ptr` NULL: none).
+   */
+  struct bw_str cache_key;
+  /**
+   * What the response cache would serve for the key now (`bw_cache_status`):
+   * `BW_CACHE_MISS` (0) means nothing, and a cached_response strategy cannot serve.
+   */
+  bw_cache_lookup cached;
+} bw_fallback_context;
+
+/**
+ * A strategy's `can_handle`: whether it serves the call in `context` (valid only during the
+ * callback). Runs on the calling thread with no breakwater lock held (it may call back into
+ * breakwater); with several threads it runs concurrently.
+ */
+typedef bool (*bw_can_handle_callback)(void *userdata, const struct bw_fallback_context *context);
+
+/**
+ * A strategy's `is_available`: whether it can serve right now (a dependency up, a file
+ * loaded). Same rules as `bw_can_handle_callback`.
+ */
+typedef bool (*bw_is_available_callback)(void *userdata);
+
+/**
+ * A strategy to register with `bw_degradation_register`. Zero-initialise it and set the name,
+ * kind and priority; the rest is optional.
+ */
+typedef struct bw_strategy_spec {
+  /**
+   * Its name, which rules name (required, UTF-8).
+   */
+  struct bw_str name;
+  bw_strategy_kind kind;
+  /**
+   * Lower numbers are tried first (among strategies no rule names).
+   */
+  uint32_t priority;
+  /**
+   * Register it unavailable (`bw_degradation_set_available` flips it later).
+   */
+  bool unavailable;
+  /**
+   * The triggers it handles, as a mask of `BW_TRIGGER_BIT(t)`; 0 means every trigger.
+   */
+  uint32_t triggers;
+  /**
+   * A description (`ptr` NULL: none).
+   */
+  struct bw_str description;
+  /**
+   * Optional predicates, called with `userdata`. They must stay callable until the strategy
+   * is unregistered or replaced and the manager (and every policy using it) is freed.
+   */
+  bw_can_handle_callback can_handle;
+  bw_is_available_callback is_available;
+  void *userdata;
+} bw_strategy_spec;
+
+/**
+ * A registered strategy, read back (`bw_degradation_strategy`).
+ */
+typedef struct bw_strategy_info {
+  /**
+   * NUL-terminated; valid as long as the manager.
+   */
+  const char *name;
+  enum bw_strategy_kind kind;
+  uint32_t priority;
+  /**
+   * The availability flag (a predicate, if any, is not consulted).
+   */
+  bool available;
+  /**
+   * The trigger mask (`BW_TRIGGER_BIT`); 0 when it handles every trigger.
+   */
+  uint32_t triggers;
+  /**
+   * NUL-terminated ("" when none); valid as long as the manager.
+   */
+  const char *description;
+} bw_strategy_info;
+
+/**
+ * One degradation, active or in the history (`bw_degradation_list_get`). Durations and times
+ * are whole ms, rounded down.
+ */
+typedef struct bw_degradation_entry {
+  /**
+   * NUL-terminated, and its length; valid as long as the list.
+   */
+  const char *component;
+  size_t component_len;
+  /**
+   * The trigger whose clearing recovers it (active) / that started it (history).
+   */
+  enum bw_trigger trigger;
+  /**
+   * Its level (active) / the highest level it reached (history).
+   */
+  enum bw_level level;
+  /**
+   * When it started, on the manager's clock (monotonic ms).
+   */
+  uint64_t since_ms;
+  /**
+   * When it started, wall time (ms since the Unix epoch).
+   */
+  uint64_t started_at_ms;
+  /**
+   * How long it lasted; false while it is active.
+   */
+  bool has_duration;
+  uint64_t duration_ms;
+  /**
+   * The strategy that served its latest fallback; NULL when none did. Valid as long as the
+   * list.
+   */
+  const char *strategy;
+  /**
+   * Fallbacks served during it.
+   */
+  uint64_t calls_served;
+  /**
+   * How it ended; false while it is active.
+   */
+  bool has_recovery;
+  enum bw_recovery recovery;
+} bw_degradation_entry;
+
+/**
+ * Lifetime statistics (`bw_degradation_statistics`); durations are whole ms, rounded down.
+ */
+typedef struct bw_degradation_stats {
+  /**
+   * Components degraded now.
+   */
+  uint64_t active;
+  /**
+   * Degradations started.
+   */
+  uint64_t total_triggered;
+  /**
+   * Degradations ended (auto or forced).
+   */
+  uint64_t total_recovered;
+  /**
+   * Fallbacks served by a strategy.
+   */
+  uint64_t calls_served;
+  /**
+   * The trigger that started the most degradations (ties: the lower `bw_trigger`).
+   */
+  bool has_most_frequent_reason;
+  enum bw_trigger most_frequent_reason;
+  /**
+   * Degradations started, indexed by `bw_trigger`.
+   */
+  uint64_t by_reason[6];
+  /**
+   * Mean and longest duration of the degradations that ended (none before the first).
+   */
+  bool has_mean_duration;
+  uint64_t mean_duration_ms;
+  bool has_max_duration;
+  uint64_t max_duration_ms;
+} bw_degradation_stats;
+
+/**
+ * One check's settings, for `bw_health_register`. Start from `bw_health_check_config_default`
+ * (kind readiness, interval 30000 ms, timeout 5000 ms, failure_threshold 3, critical) and
+ * change what you need. Checked by `bw_health_register`: "interval_ms" and "timeout_ms"
+ * 1..=86400000, "failure_threshold" 1..=1000.
+ */
+typedef struct bw_health_check_config {
+  bw_check_kind kind;
+  /**
+   * How often the caller runs the check (staleness: no report within 2 intervals plus the
+   * timeout makes it unknown).
+   */
+  uint64_t interval_ms;
+  /**
+   * How long one run may take; a result reported with a longer latency is a failed report.
+   */
+  uint64_t timeout_ms;
+  /**
+   * Consecutive failed reports before the check counts as failing.
+   */
+  uint32_t failure_threshold;
+  /**
+   * A failing critical check makes the whole unhealthy (not ready); a failing non-critical
+   * one, degraded.
+   */
+  bool critical;
+} bw_health_check_config;
+
+/**
+ * Answers "is this component degraded right now" for dependencies. Runs with no breakwater
+ * lock held, on the thread that evaluates; `name` is valid only during the call.
+ */
+typedef bool (*bw_degraded_callback)(void *userdata, const char *name, size_t name_len);
+
+/**
+ * What the caller reports after running a check once. Zero-initialise it and set the status.
+ */
+typedef struct bw_check_result {
+  /**
+   * As the check saw it; `BW_HEALTH_UNKNOWN` (it could not tell) counts as a failed report.
+   */
+  bw_health_status status;
+  /**
+   * How long the run took, as the caller measured it.
+   */
+  uint64_t latency_ms;
+  /**
+   * A message (`ptr` NULL: none), UTF-8.
+   */
+  struct bw_str message;
+} bw_check_result;
+
+/**
+ * One entry of a health overview: a registered check, or a dependency without a check of its
+ * name (`is_check` false).
+ */
+typedef struct bw_check_view {
+  /**
+   * NUL-terminated, and its length; valid as long as the overview (for `bw_health_report`:
+   * the `name` argument itself, not NUL-terminated).
+   */
+  const char *name;
+  size_t name_len;
+  bool is_check;
+  enum bw_check_kind kind;
+  bool critical;
+  enum bw_health_status status;
+  /**
+   * failure_threshold failed reports in a row, or a failing dependency.
+   */
+  bool failing;
+  /**
+   * Reported once, but not within 2 intervals plus the timeout.
+   */
+  bool stale;
+  uint32_t consecutive_failures;
+  uint64_t reports_total;
+  uint64_t failures_total;
+  /**
+   * Whether the entry is (or includes) a dependency, and what it says.
+   */
+  bool has_dependency;
+  bool dependency_critical;
+  bool has_breaker_state;
+  enum bw_state breaker_state;
+  /**
+   * The degraded probe says the component is degraded.
+   */
+  bool degraded;
+  /**
+   * The latest report, when there is one.
+   */
+  bool has_last;
+  enum bw_health_status last_status;
+  uint64_t last_latency_ms;
+  /**
+   * Wall time of the report, ms since the Unix epoch.
+   */
+  uint64_t last_at_ms;
+  /**
+   * It counted as failed (a failure status, unknown, or above the timeout).
+   */
+  bool last_failed;
+  bool last_timed_out;
+} bw_check_view;
+
+/**
+ * The aggregate of a health overview.
+ */
+typedef struct bw_health_summary {
+  /**
+   * Over every check and dependency (worst first: critical, unhealthy, unknown, degraded,
+   * healthy).
+   */
+  enum bw_health_status status;
+  /**
+   * Over liveness checks.
+   */
+  enum bw_health_status liveness;
+  /**
+   * Over liveness and readiness checks and dependencies.
+   */
+  enum bw_health_status readiness;
+  /**
+   * Over startup checks.
+   */
+  enum bw_health_status startup;
+  /**
+   * Liveness is neither unhealthy nor critical.
+   */
+  bool live;
+  /**
+   * Readiness is neither unhealthy nor critical (degraded is still ready).
+   */
+  bool ready;
+  /**
+   * Startup is healthy or degraded.
+   */
+  bool started;
+  /**
+   * Entries (checks and dependencies) in the overview.
+   */
+  uint64_t checks;
+  /**
+   * When it was computed, wall time (ms since the Unix epoch).
+   */
+  uint64_t at_ms;
+} bw_health_summary;
+
+/**
+ * One stored report (`bw_health_history`).
+ */
+typedef struct bw_health_result {
+  enum bw_health_status status;
+  uint64_t latency_ms;
+  /**
+   * Wall time, ms since the Unix epoch.
+   */
+  uint64_t at_ms;
+  bool failed;
+  bool timed_out;
+} bw_health_result;
+
+/**
+ * An SLO's settings for `bw_slo_new`. Zero-initialise it and set what you need; a field whose
+ * `has_` flag is false keeps the default: target 0.999 over 30 days (2592000000 ms) in 720
+ * buckets, burn rate over the last hour (3600000 ms). Checked together: "target" in (0, 1),
+ * "window_ms" 1..=366 days and a whole multiple of "buckets" (1..=10000),
+ * "burn_rate_window_ms" > 0.
+ */
+typedef struct bw_slo_options {
+  bool has_target;
+  double target;
+  bool has_window;
+  uint64_t window_ms;
+  bool has_buckets;
+  uint32_t buckets;
+  bool has_burn_rate_window;
+  uint64_t burn_rate_window_ms;
+} bw_slo_options;
+
+/**
+ * An SLO's figures at one moment (`bw_slo_get_status`).
+ */
+typedef struct bw_slo_status {
+  double target;
+  uint64_t window_ms;
+  /**
+   * Requests in the window.
+   */
+  uint64_t total;
+  uint64_t good;
+  uint64_t bad;
+  /**
+   * good / total; 1 when there were no requests.
+   */
+  double availability;
+  /**
+   * The failures the target allows for this traffic: (1 - target) x total.
+   */
+  double allowed_failures;
+  /**
+   * bad / allowed_failures: 0.5 is half the budget spent; above 1 when overspent.
+   */
+  double error_budget_consumed;
+  /**
+   * 1 - consumed, floored at 0.
+   */
+  double error_budget_remaining;
+  /**
+   * The failure share over the burn-rate look-back divided by (1 - target).
+   */
+  double burn_rate;
+  enum bw_recommendation recommendation;
+} bw_slo_status;
+
+/**
+ * What to read from the log (`bw_event_log_query`). Zero-initialise it: that reads every
+ * event, newest first.
+ */
+typedef struct bw_event_query {
+  /**
+   * Only events of this component (`ptr` NULL: every component).
+   */
+  struct bw_str component;
+  /**
+   * Only events of these kinds (NULL with 0: every kind).
+   */
+  const bw_event_kind *kinds;
+  size_t kinds_len;
+  /**
+   * At most this many (the newest).
+   */
+  bool has_limit;
+  uint64_t limit;
+  /**
+   * Only events with a sequence number above this (for polling).
+   */
+  bool has_after_seq;
+  uint64_t after_seq;
+} bw_event_query;
+
+/**
+ * Counts for dashboards (`bw_alerts_stats`); the arrays are indexed by `bw_alert_severity`.
+ */
+typedef struct bw_alert_stats {
+  uint64_t raised_total;
+  uint64_t suppressed_total;
+  uint64_t raised_by_severity[3];
+  uint64_t active_by_severity[3];
+} bw_alert_stats;
+
+/**
+ * One raised alert (`bw_alert_list_get`).
+ */
+typedef struct bw_alert {
+  /**
+   * 1 for the first alert the manager raised.
+   */
+  uint64_t id;
+  /**
+   * The rule's name, NUL-terminated; valid as long as the list.
+   */
+  const char *rule;
+  /**
+   * The rule's condition ("breaker_opened", "health_check_failing",
+   * "degradation_triggered", "recovery_completed", "error_budget"); valid as long as the
+   * list.
+   */
+  const char *condition;
+  /**
+   * The component, NUL-terminated, and its length; valid as long as the list.
+   */
+  const char *component;
+  size_t component_len;
+  enum bw_alert_severity severity;
+  /**
+   * Wall time, ms since the Unix epoch.
+   */
+  uint64_t raised_at_ms;
+  /**
+   * When the outage ended (the rule re-armed); recovery alerts are raised resolved.
+   */
+  bool has_resolved;
+  uint64_t resolved_at_ms;
+  /**
+   * Repeats of the same outage folded into this alert.
+   */
+  uint64_t suppressed;
+  /**
+   * Not resolved yet.
+   */
+  bool active;
+} bw_alert;
+
+/**
+ * What one exposition shows, for `bw_prometheus`. Zero-initialise it and set what you have;
+ * every field is optional (an all-zero struct renders ""). Arrays are pointer + count ((NULL,
+ * 0) is empty) of non-NULL handles. A name shown twice within one kind is shown once (the
+ * first: the registry's before the arrays').
+ */
+typedef struct bw_metrics_sources {
+  /**
+   * A registry: its breakers, rate limiters and bulkheads, under their names.
+   */
+  const struct bw_registry *registry;
+  /**
+   * More breakers (`breakwater_circuit_breaker_*`).
+   */
+  const struct bw_breaker *const *breakers;
+  size_t breakers_len;
+  /**
+   * Policies (`breakwater_policy_*`, `breakwater_retries_total`...).
+   */
+  const struct bw_policy *const *policies;
+  size_t policies_len;
+  /**
+   * A degradation manager: every component it ever degraded (`breakwater_degradation_*`).
+   */
+  const struct bw_degradation *degradation;
+  /**
+   * A health registry (`breakwater_health_*`), read without announcing anything.
+   */
+  const struct bw_health *health;
+  /**
+   * SLOs (`breakwater_slo_*`).
+   */
+  const struct bw_slo *const *slos;
+  size_t slos_len;
+  /**
+   * An alert manager (`breakwater_alerts_*`).
+   */
+  const struct bw_alerts *alerts;
+} bw_metrics_sources;
+
+#define bw_result_ALL { BW_OK, BW_RESULT_CIRCUIT_OPEN, BW_RESULT_RATE_LIMITED, BW_RESULT_BULKHEAD_FULL, BW_RESULT_TIMEOUT, BW_RESULT_RETRY_EXHAUSTED, BW_RESULT_CONFIG_INVALID, BW_RESULT_NULL_ARGUMENT, BW_RESULT_INVALID_ARGUMENT, BW_RESULT_BUFFER_TOO_SMALL, BW_RESULT_PANIC, }
 
 #ifdef __cplusplus
 extern "C" {
@@ -878,7 +1951,7 @@ extern "C" {
 /**
  * The contract's code string for `result`: "OK" for `BW_OK`, then "CIRCUIT_OPEN",
  * "RATE_LIMITED", "BULKHEAD_FULL", "TIMEOUT", "RETRY_EXHAUSTED", "CONFIG_INVALID",
- * "NULL_ARGUMENT", "INVALID_ARGUMENT", "PANIC". NULL for a value that is not a `bw_result`.
+ * "NULL_ARGUMENT", "INVALID_ARGUMENT", "BUFFER_TOO_SMALL", "PANIC". NULL for a value that is not a `bw_result`.
  * The string is static (never free it). Thread-safe.
  */
 const char *bw_result_code_str(bw_result result);
@@ -916,6 +1989,32 @@ const char *bw_last_error_value(void);
  * `bw_last_error_key`.
  */
 const char *bw_last_error_allowed(void);
+
+/**
+ * How many config problems the last failure on the calling thread had: 1 or more when it was
+ * `BW_RESULT_CONFIG_INVALID` (every problem found, in order), 0 otherwise. Read each with
+ * `bw_last_error_key_at` / `_value_at` / `_allowed_at`. Thread-local, so thread-safe.
+ */
+size_t bw_last_error_count(void);
+
+/**
+ * The config key of problem number `index` (from 0) of the last failure on this thread, as
+ * the caller wrote it; NULL when `index` >= `bw_last_error_count()`. Same lifetime as
+ * `bw_last_error_key`.
+ */
+const char *bw_last_error_key_at(size_t index);
+
+/**
+ * The offending value of problem number `index`, as the caller wrote it; NULL when out of
+ * range. Same lifetime as `bw_last_error_key`.
+ */
+const char *bw_last_error_value_at(size_t index);
+
+/**
+ * What the key of problem number `index` would have accepted (with a "did you mean" hint for
+ * an unknown key); NULL when out of range. Same lifetime as `bw_last_error_key`.
+ */
+const char *bw_last_error_allowed_at(size_t index);
 
 /**
  * The library's version ("0.1.0"), a static NUL-terminated string. Thread-safe.
@@ -967,6 +2066,50 @@ enum bw_result bw_category_from_name(const char *name, size_t len, enum bw_categ
  * `name` points to `len` readable bytes; `out` to a writable `bw_event_kind`.
  */
 enum bw_result bw_event_kind_from_name(const char *name, size_t len, enum bw_event_kind *out);
+
+/**
+ * Writes the number of strings in `list` to `*out_len`. Thread-safe.
+ *
+ * # Safety
+ * `list` is NULL or a live list; `out_len` is NULL or writable.
+ */
+enum bw_result bw_string_list_len(const struct bw_string_list *list, size_t *out_len);
+
+/**
+ * Writes string number `index` (from 0) of `list` to `*out_str` (NUL-terminated, valid until
+ * the list is freed) and its length in bytes to `*out_len` (may be NULL).
+ * `BW_RESULT_INVALID_ARGUMENT` for an index out of range. Thread-safe.
+ *
+ * # Safety
+ * `list` is NULL or a live list; `out_str` and `out_len` are NULL or writable.
+ */
+enum bw_result bw_string_list_get(const struct bw_string_list *list, size_t index, const char **out_str, size_t *out_len);
+
+/**
+ * Destroys a list; NULL is a no-op.
+ *
+ * # Safety
+ * `list` is NULL or a live list, not used after this.
+ */
+void bw_string_list_free(struct bw_string_list *list);
+
+/**
+ * Writes a pointer to the bytes to `*out_data` and their count to `*out_len`. The bytes
+ * live as long as the handle; they are not NUL-terminated (a key stored from a string is
+ * exactly that string's bytes). Thread-safe.
+ *
+ * # Safety
+ * `bytes` is NULL or a live handle; the outputs are NULL or writable.
+ */
+enum bw_result bw_bytes_data(const struct bw_bytes *bytes, const uint8_t **out_data, size_t *out_len);
+
+/**
+ * Destroys a bytes handle; NULL is a no-op.
+ *
+ * # Safety
+ * `bytes` is NULL or a live handle, not used after this.
+ */
+void bw_bytes_free(struct bw_bytes *bytes);
 
 /**
  * A new manual clock at monotonic 0 ms, wall time 2026-01-01T00:00:00Z
@@ -1804,6 +2947,29 @@ void bw_policy_free(struct bw_policy *policy);
 enum bw_result bw_policy_start(const struct bw_policy *policy, struct bw_policy_call **out_call, struct bw_step *out_step);
 
 /**
+ * `bw_policy_start` with per-call inputs (`options` may be NULL): the cache key the fallback
+ * decision sees and what the cache holds for it. Thread-safe.
+ *
+ * # Safety
+ * `policy` is NULL or a live handle; `options` is NULL or readable (its key readable for its
+ * length); `out_call` and `out_step` are NULL or writable.
+ */
+enum bw_result bw_policy_start_with(const struct bw_policy *policy, const struct bw_call_options *options, struct bw_policy_call **out_call, struct bw_step *out_step);
+
+/**
+ * For a call that is over: what `call_with_info` gives beside the value, written to `*out`.
+ * After `BW_STEP_DONE` with `BW_VERDICT_VALUE`: a live result. After `BW_STEP_FALLBACK`: from
+ * a fallback, with the strategy the manager chose (`strategy` NULL when none chose: your own
+ * fallback function served), the trigger as the reason, and whether a cached response was
+ * stale. `BW_RESULT_INVALID_ARGUMENT` while the call is still running. Not concurrently with
+ * a step of the same call.
+ *
+ * # Safety
+ * `call` is NULL or a live call; `out` is NULL or writable.
+ */
+enum bw_result bw_policy_call_info(const struct bw_policy_call *call, struct bw_call_info *out);
+
+/**
  * Reports how the attempt in flight ended and writes the next step. `failure` is required
  * for `BW_ATTEMPT_FAILURE` (ignored otherwise; may be NULL). `BW_RESULT_INVALID_ARGUMENT`
  * when the last step was not an attempt, or for an outcome or category out of range.
@@ -1988,6 +3154,1546 @@ enum bw_result bw_registry_remove_breaker(const struct bw_registry *registry, co
  * `registry` is NULL or a live handle, not used after this.
  */
 void bw_registry_free(struct bw_registry *registry);
+
+/**
+ * Writes a new list of the names of the `kind` components the registry holds now (made on
+ * first use and not dropped since), sorted, to `*out_names`. Thread-safe.
+ *
+ * # Safety
+ * `registry` is NULL or a live handle; `out_names` is NULL or writable.
+ */
+enum bw_result bw_registry_names(const struct bw_registry *registry, bw_component_kind kind, struct bw_string_list **out_names);
+
+/**
+ * The rate limiter named `name` (made from the document's layered config on first use, the
+ * same one afterwards), as a new handle in `*out` (free it with `bw_rate_limiter_free`).
+ * Thread-safe.
+ *
+ * # Safety
+ * As `bw_registry_breaker`.
+ */
+enum bw_result bw_registry_rate_limiter(const struct bw_registry *registry, const char *name, size_t len, struct bw_rate_limiter **out);
+
+/**
+ * The bulkhead named `name` (made on first use), as a new handle in `*out` (free it with
+ * `bw_bulkhead_free`). Thread-safe.
+ *
+ * # Safety
+ * As `bw_registry_breaker`.
+ */
+enum bw_result bw_registry_bulkhead(const struct bw_registry *registry, const char *name, size_t len, struct bw_bulkhead **out);
+
+/**
+ * The breaker named `name` if the registry holds one, as a new handle in `*out` (free it with
+ * `bw_breaker_free`); NULL when there is none (nothing is made). Thread-safe.
+ *
+ * # Safety
+ * As `bw_registry_breaker`.
+ */
+enum bw_result bw_registry_find_breaker(const struct bw_registry *registry, const char *name, size_t len, struct bw_breaker **out);
+
+/**
+ * Writes the snapshot of the breaker named `name` to `*out` and whether the registry holds
+ * one to `*out_found` (`*out` is left alone when it does not; nothing is made). Thread-safe.
+ *
+ * # Safety
+ * As `bw_registry_breaker`, with `out` and `out_found` NULL or writable.
+ */
+enum bw_result bw_registry_breaker_snapshot(const struct bw_registry *registry, const char *name, size_t len, struct bw_snapshot *out, bool *out_found);
+
+/**
+ * Writes a new builder holding the breaker config a breaker named `name` gets (the
+ * document's defaults, then its per-name entry, with the environment when the registry reads
+ * it) to `*out` (free it with `bw_breaker_config_free`). A breaker already made keeps its own
+ * config: read that with `bw_breaker_get_config`. Thread-safe.
+ *
+ * # Safety
+ * As `bw_registry_breaker`.
+ */
+enum bw_result bw_registry_breaker_config(const struct bw_registry *registry, const char *name, size_t len, struct bw_breaker_config **out);
+
+/**
+ * Writes a new builder holding the retry config `name` gets to `*out` (free it with
+ * `bw_retry_config_free`). Thread-safe.
+ *
+ * # Safety
+ * As `bw_registry_breaker`.
+ */
+enum bw_result bw_registry_retry_config(const struct bw_registry *registry, const char *name, size_t len, struct bw_retry_config **out);
+
+/**
+ * Writes a new document handle holding the registry's current document (after the last
+ * reload, environment applied) to `*out` (free it with `bw_document_free`): read the rate
+ * limiter, bulkhead and other sections' configs from it. Thread-safe.
+ *
+ * # Safety
+ * `registry` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum bw_result bw_registry_document(const struct bw_registry *registry, struct bw_document **out);
+
+/**
+ * Makes a degradation manager from the document's `degradation` settings and
+ * `degradationRules` / `degradation_rules`, on the registry's clock, and writes it to `*out`
+ * (free it with `bw_degradation_free`; each call makes a new one).
+ * `BW_RESULT_CONFIG_INVALID` names the key as written (`degradationRules[0].strategy`).
+ * Thread-safe.
+ *
+ * # Safety
+ * `registry` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum bw_result bw_registry_degradation(const struct bw_registry *registry, struct bw_degradation **out);
+
+/**
+ * Makes a health registry from the document's `healthChecks` / `health_checks` section
+ * (check defaults and per-check settings for `bw_health_register` with a NULL config), on the
+ * registry's clock, and writes it to `*out` (free it with `bw_health_free`; each call makes a
+ * new one). Thread-safe.
+ *
+ * # Safety
+ * `registry` is NULL or a live handle; `out` is NULL or writable.
+ */
+enum bw_result bw_registry_health(const struct bw_registry *registry, struct bw_health **out);
+
+/**
+ * The name of a component kind ("breaker", "retry", "rate_limiter", "bulkhead"); NULL for a
+ * value that is not a `bw_component_kind`. Static; thread-safe.
+ */
+const char *bw_component_kind_name(bw_component_kind kind);
+
+/**
+ * Parses a JSON config document (`json`: `len` bytes of UTF-8), sections in either spelling.
+ * `BW_RESULT_CONFIG_INVALID` names the first bad key as written, with its section
+ * (`bw_last_error_key`; every problem in `bw_last_error_message`). Thread-safe.
+ *
+ * # Safety
+ * `json` points to `len` readable bytes; `out` is NULL or writable.
+ */
+enum bw_result bw_document_from_json(const char *json, size_t len, struct bw_document **out);
+
+/**
+ * Parses a config file (`path`: `len` bytes of UTF-8): TOML when it ends in `.toml`, else
+ * JSON. An unreadable file is `BW_RESULT_INVALID_ARGUMENT`. Thread-safe.
+ *
+ * # Safety
+ * `path` points to `len` readable bytes; `out` is NULL or writable.
+ */
+enum bw_result bw_document_from_file(const char *path, size_t len, struct bw_document **out);
+
+/**
+ * Applies environment variables (breakwater's `CIRCUIT_BREAKER_*`, `RETRY_*`... as the
+ * configuration reference lists them) on top of `doc` as written, and writes the resulting
+ * new document to `*out`. The variables are given, not read from the process (`vars`:
+ * `vars_len` of them; NULL with 0 is none), and applied in name order (so several problems
+ * are reported in name order). `BW_RESULT_CONFIG_INVALID` names the variable (an unknown one
+ * with a hint) or the key it set. Thread-safe.
+ *
+ * # Safety
+ * `doc` is NULL or live; `vars` points to `vars_len` readable `bw_env_var`s, their strings
+ * readable for their lengths; `out` is NULL or writable.
+ */
+enum bw_result bw_document_with_env(const struct bw_document *doc, const struct bw_env_var *vars, size_t vars_len, struct bw_document **out);
+
+/**
+ * Writes the config a `kind` component named `name` gets from `doc` (the section's
+ * defaults, then its per-name entry) as JSON in canonical file spelling (as
+ * `bw_breaker_config_to_json`), with the buffer contract of `bw_prometheus`. Thread-safe.
+ *
+ * # Safety
+ * `doc` is NULL or live; `name` points to `len` readable bytes; `buf` is NULL or points to
+ * `cap` writable bytes; `out_needed` is NULL or writable.
+ */
+enum bw_result bw_document_config_json(const struct bw_document *doc, bw_component_kind kind, const char *name, size_t len, char *buf, size_t cap, size_t *out_needed);
+
+/**
+ * Like `bw_document_config_json`, for the section's defaults (what a name without a per-name
+ * entry gets). Thread-safe.
+ *
+ * # Safety
+ * `doc` is NULL or live; `buf` is NULL or points to `cap` writable bytes; `out_needed` is
+ * NULL or writable.
+ */
+enum bw_result bw_document_defaults_json(const struct bw_document *doc, bw_component_kind kind, char *buf, size_t cap, size_t *out_needed);
+
+/**
+ * The breaker config `doc` gives a breaker named `name` (layered), as a new builder in
+ * `*out` (free it with `bw_breaker_config_free`). Thread-safe.
+ *
+ * # Safety
+ * `doc` is NULL or live; `name` points to `len` readable bytes; `out` is NULL or writable.
+ */
+enum bw_result bw_document_breaker_config(const struct bw_document *doc, const char *name, size_t len, struct bw_breaker_config **out);
+
+/**
+ * The retry config `doc` gives `name`, as a new builder (free it with
+ * `bw_retry_config_free`). Thread-safe.
+ *
+ * # Safety
+ * As `bw_document_breaker_config`.
+ */
+enum bw_result bw_document_retry_config(const struct bw_document *doc, const char *name, size_t len, struct bw_retry_config **out);
+
+/**
+ * The rate limiter config `doc` gives `name`, as a new builder (free it with
+ * `bw_rate_limiter_config_free`). Thread-safe.
+ *
+ * # Safety
+ * As `bw_document_breaker_config`.
+ */
+enum bw_result bw_document_rate_limiter_config(const struct bw_document *doc, const char *name, size_t len, struct bw_rate_limiter_config **out);
+
+/**
+ * The bulkhead config `doc` gives `name`, as a new builder (free it with
+ * `bw_bulkhead_config_free`). Thread-safe.
+ *
+ * # Safety
+ * As `bw_document_breaker_config`.
+ */
+enum bw_result bw_document_bulkhead_config(const struct bw_document *doc, const char *name, size_t len, struct bw_bulkhead_config **out);
+
+/**
+ * Writes whether `kind`'s section is enabled (`"enabled": false` turns the component into a
+ * pass-through) to `*out`. Thread-safe.
+ *
+ * # Safety
+ * `doc` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_document_section_enabled(const struct bw_document *doc, bw_component_kind kind, bool *out);
+
+/**
+ * Writes a new list of the names with a per-name entry (`agentSpecific` / `agent_specific`)
+ * in `kind`'s section, sorted, to `*out_names`. Thread-safe.
+ *
+ * # Safety
+ * `doc` is NULL or live; `out_names` is NULL or writable.
+ */
+enum bw_result bw_document_overrides(const struct bw_document *doc, bw_component_kind kind, struct bw_string_list **out_names);
+
+/**
+ * Writes the monitoring settings as JSON in canonical file spelling (`{"enabled", "host",
+ * "port", "token", "protect_reads", "rate_limit", "history_ms"}`), with the buffer contract of
+ * `bw_prometheus`. Thread-safe.
+ *
+ * # Safety
+ * `doc` is NULL or live; `buf` is NULL or points to `cap` writable bytes; `out_needed` is
+ * NULL or writable.
+ */
+enum bw_result bw_document_monitoring_json(const struct bw_document *doc, char *buf, size_t cap, size_t *out_needed);
+
+/**
+ * Writes a section other components parse, as written in the document (whatever its
+ * spelling), as JSON: `section` (`len` bytes) is "degradation_rules", "degradation",
+ * "health_checks" or "slo" (`BW_RESULT_INVALID_ARGUMENT` otherwise); "null" when the
+ * document has no such section. Buffer contract of `bw_prometheus`. Thread-safe.
+ *
+ * # Safety
+ * `doc` is NULL or live; `section` points to `len` readable bytes; `buf` is NULL or points to
+ * `cap` writable bytes; `out_needed` is NULL or writable.
+ */
+enum bw_result bw_document_section_json(const struct bw_document *doc, const char *section, size_t len, char *buf, size_t cap, size_t *out_needed);
+
+/**
+ * Destroys a document handle; NULL is a no-op.
+ *
+ * # Safety
+ * `doc` is NULL or a live handle, not used after this.
+ */
+void bw_document_free(struct bw_document *doc);
+
+/**
+ * Writes every key of `config` (as set, valid or not) to `*out`. Thread-safe (reads only).
+ *
+ * # Safety
+ * `config` is NULL or a live builder; `out` is NULL or writable.
+ */
+enum bw_result bw_breaker_config_get(const struct bw_breaker_config *config, struct bw_breaker_config_values *out);
+
+/**
+ * Writes `config` as a JSON object in canonical file spelling (snake_case, durations as
+ * integer ms with `_ms`, `null` for "none": `{"failure_threshold": 5, "window": {"type":
+ * "time", "duration_ms": 60000, "buckets": 10}, "slow_call_duration_ms": null, ...}`) into
+ * `buf`, with the buffer contract of `bw_prometheus`. `bw_breaker_config_from_json` reads it
+ * back. Thread-safe (reads only).
+ *
+ * # Safety
+ * `config` is NULL or a live builder; `buf` is NULL or points to `cap` writable bytes;
+ * `out_needed` is NULL or writable.
+ */
+enum bw_result bw_breaker_config_to_json(const struct bw_breaker_config *config, char *buf, size_t cap, size_t *out_needed);
+
+/**
+ * Writes every key of `config` (as set) to `*out`. Thread-safe (reads only).
+ *
+ * # Safety
+ * `config` is NULL or a live builder; `out` is NULL or writable.
+ */
+enum bw_result bw_retry_config_get(const struct bw_retry_config *config, struct bw_retry_config_values *out);
+
+/**
+ * Writes `config` as JSON in canonical file spelling (`retry_on` sorted by name, `budget` as
+ * `{"ratio", "min_per_second", "ttl_ms"}` or null), with the buffer contract of
+ * `bw_prometheus`. Thread-safe (reads only).
+ *
+ * # Safety
+ * As `bw_breaker_config_to_json`.
+ */
+enum bw_result bw_retry_config_to_json(const struct bw_retry_config *config, char *buf, size_t cap, size_t *out_needed);
+
+/**
+ * Writes a new config builder holding the retry policy's config to `*out` (free it with
+ * `bw_retry_config_free`). Thread-safe.
+ *
+ * # Safety
+ * `retry` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_retry_get_config(const struct bw_retry *retry, struct bw_retry_config **out);
+
+/**
+ * Writes every key of `config` to `*out`. Thread-safe (reads only).
+ *
+ * # Safety
+ * `config` is NULL or a live builder; `out` is NULL or writable.
+ */
+enum bw_result bw_rate_limiter_config_get(const struct bw_rate_limiter_config *config, struct bw_rate_limiter_config_values *out);
+
+/**
+ * Writes `config` as JSON in canonical file spelling (`{"max_requests", "time_window_ms",
+ * "burst_limit"}`), with the buffer contract of `bw_prometheus`. Thread-safe (reads only).
+ *
+ * # Safety
+ * As `bw_breaker_config_to_json`.
+ */
+enum bw_result bw_rate_limiter_config_to_json(const struct bw_rate_limiter_config *config, char *buf, size_t cap, size_t *out_needed);
+
+/**
+ * Writes a new config builder holding the limiter's config to `*out` (free it with
+ * `bw_rate_limiter_config_free`). Thread-safe.
+ *
+ * # Safety
+ * `limiter` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_rate_limiter_get_config(const struct bw_rate_limiter *limiter, struct bw_rate_limiter_config **out);
+
+/**
+ * Writes every key of `config` to `*out`. Thread-safe (reads only).
+ *
+ * # Safety
+ * `config` is NULL or a live builder; `out` is NULL or writable.
+ */
+enum bw_result bw_bulkhead_config_get(const struct bw_bulkhead_config *config, struct bw_bulkhead_config_values *out);
+
+/**
+ * Writes `config` as JSON in canonical file spelling (`{"max_concurrent", "max_queue",
+ * "max_wait_ms"}`), with the buffer contract of `bw_prometheus`. Thread-safe (reads only).
+ *
+ * # Safety
+ * As `bw_breaker_config_to_json`.
+ */
+enum bw_result bw_bulkhead_config_to_json(const struct bw_bulkhead_config *config, char *buf, size_t cap, size_t *out_needed);
+
+/**
+ * Writes a new config builder holding the bulkhead's config to `*out` (free it with
+ * `bw_bulkhead_config_free`). Thread-safe.
+ *
+ * # Safety
+ * `bulkhead` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_bulkhead_get_config(const struct bw_bulkhead *bulkhead, struct bw_bulkhead_config **out);
+
+/**
+ * Writes to `*out` whether `a` and `b` are handles to the same breaker (a registry hands out a
+ * new handle per call: this tells whether it is the one it handed out before). Thread-safe.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_breaker_same(const struct bw_breaker *a, const struct bw_breaker *b, bool *out);
+
+/**
+ * Writes to `*out` whether `a` and `b` are handles to the same retry policy (a registry hands out a
+ * new handle per call: this tells whether it is the one it handed out before). Thread-safe.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_retry_same(const struct bw_retry *a, const struct bw_retry *b, bool *out);
+
+/**
+ * Writes to `*out` whether `a` and `b` are handles to the same rate limiter (a registry hands out a
+ * new handle per call: this tells whether it is the one it handed out before). Thread-safe.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_rate_limiter_same(const struct bw_rate_limiter *a, const struct bw_rate_limiter *b, bool *out);
+
+/**
+ * Writes to `*out` whether `a` and `b` are handles to the same bulkhead (a registry hands out a
+ * new handle per call: this tells whether it is the one it handed out before). Thread-safe.
+ *
+ * # Safety
+ * `a` and `b` are NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_bulkhead_same(const struct bw_bulkhead *a, const struct bw_bulkhead *b, bool *out);
+
+/**
+ * The name of a lookup result ("miss", "fresh", "stale"); NULL for a value that is not a
+ * `bw_cache_lookup`. Static; thread-safe.
+ */
+const char *bw_cache_lookup_name(bw_cache_lookup lookup);
+
+/**
+ * Makes a cache with `options` (NULL: the defaults, ttl 300000 ms, max_entries 1000,
+ * stale_if_error true) reading time from `clock` (NULL: the system clock).
+ * `BW_RESULT_CONFIG_INVALID` names the key ("ttl_ms", "max_entries"). Thread-safe.
+ *
+ * # Safety
+ * `options` is NULL or readable; `clock` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_cache_new(const struct bw_cache_options *options, const struct bw_manual_clock *clock, struct bw_cache **out);
+
+/**
+ * Makes a cache from a JSON object in config-file spelling (`{"ttl_ms": 60000,
+ * "max_entries": 100, "stale_if_error": false}`, or the camelCase `ttl` in ms,
+ * `maxEntries`, `staleIfError`); keys left out take the defaults.
+ * `BW_RESULT_CONFIG_INVALID` names the key as written. Thread-safe.
+ *
+ * # Safety
+ * `json` points to `len` readable bytes; `clock` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_cache_from_json(const char *json, size_t len, const struct bw_manual_clock *clock, struct bw_cache **out);
+
+/**
+ * Applies `options` over the live settings (fields whose `has_` flag is false keep their
+ * value). Entries keep the expiry they were stored with; a smaller max_entries evicts least
+ * recently used entries now, and their keys go to `*out_evicted` (a new list, least recently
+ * used first; NULL: not wanted). Nothing changes on `BW_RESULT_CONFIG_INVALID`. Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `options` is NULL or readable; `out_evicted` is NULL or writable.
+ */
+enum bw_result bw_cache_configure(const struct bw_cache *cache, const struct bw_cache_options *options, struct bw_string_list **out_evicted);
+
+/**
+ * Like `bw_cache_configure`, from a JSON object as for `bw_cache_from_json` (keys left out
+ * keep their live values). Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `json` points to `len` readable bytes; `out_evicted` is NULL or
+ * writable.
+ */
+enum bw_result bw_cache_configure_json(const struct bw_cache *cache, const char *json, size_t len, struct bw_string_list **out_evicted);
+
+/**
+ * Writes the live settings to `*out`. Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_cache_get_config(const struct bw_cache *cache, struct bw_cache_config *out);
+
+/**
+ * Stores a copy of `data` (`data_len` bytes; NULL with 0 is the empty value) under `key`
+ * (`key_len` bytes of UTF-8, no NUL byte) with the cache's TTL, as the most recently used
+ * entry; when the cache is full the least recently used entry goes. `out_info` (may be NULL)
+ * receives what was displaced, as handles you free. Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` points to `key_len` readable bytes, `data` to `data_len`;
+ * `out_info` is NULL or writable.
+ */
+enum bw_result bw_cache_put(const struct bw_cache *cache, const char *key, size_t key_len, const uint8_t *data, size_t data_len, struct bw_cache_put_info *out_info);
+
+/**
+ * `bw_cache_put` with this entry's own TTL (`ttl_ms`; 0 stores it already expired, which
+ * only stale-if-error serves). Thread-safe.
+ *
+ * # Safety
+ * As `bw_cache_put`.
+ */
+enum bw_result bw_cache_put_ttl(const struct bw_cache *cache, const char *key, size_t key_len, const uint8_t *data, size_t data_len, uint64_t ttl_ms, struct bw_cache_put_info *out_info);
+
+/**
+ * A fresh lookup: writes a new handle to the value to `*out_value` (free it with
+ * `bw_bytes_free`), or NULL when there is no fresh entry (an expired one is a miss here).
+ * Marks the entry used and counts a hit or a miss. Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` points to `key_len` readable bytes; `out_value` is NULL or
+ * writable.
+ */
+enum bw_result bw_cache_get(const struct bw_cache *cache, const char *key, size_t key_len, struct bw_bytes **out_value);
+
+/**
+ * The live call failed: the fresh value, or with stale_if_error an expired one. Writes
+ * `BW_CACHE_FRESH`, `BW_CACHE_STALE` or `BW_CACHE_MISS` to `*out_lookup` and the value (a
+ * handle to free, NULL on a miss) to `*out_value` (may be NULL when you only want to know).
+ * Marks the entry used and counts it. Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` points to `key_len` readable bytes; the outputs are NULL or
+ * writable.
+ */
+enum bw_result bw_cache_on_error(const struct bw_cache *cache, const char *key, size_t key_len, enum bw_cache_lookup *out_lookup, struct bw_bytes **out_value);
+
+/**
+ * What `bw_cache_on_error` would serve now, without serving it (a pure read: nothing is
+ * marked used or counted). This is what a fallback context's `cached` is. Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` points to `key_len` readable bytes; `out_lookup` is NULL or
+ * writable.
+ */
+enum bw_result bw_cache_status(const struct bw_cache *cache, const char *key, size_t key_len, enum bw_cache_lookup *out_lookup);
+
+/**
+ * Removes the entry for `key`; its value goes to `*out_value` (a handle to free, NULL when
+ * there was none; `out_value` may be NULL). Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `key` points to `key_len` readable bytes; `out_value` is NULL or
+ * writable.
+ */
+enum bw_result bw_cache_remove(const struct bw_cache *cache, const char *key, size_t key_len, struct bw_bytes **out_value);
+
+/**
+ * Removes every entry (the counters stay); their keys go to `*out_removed` (least recently
+ * used first; NULL: not wanted). Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `out_removed` is NULL or writable.
+ */
+enum bw_result bw_cache_clear(const struct bw_cache *cache, struct bw_string_list **out_removed);
+
+/**
+ * Removes expired entries (which only stale-if-error could still serve); their keys go to
+ * `*out_removed` (least recently used first; NULL: not wanted). Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `out_removed` is NULL or writable.
+ */
+enum bw_result bw_cache_purge_expired(const struct bw_cache *cache, struct bw_string_list **out_removed);
+
+/**
+ * Writes the number of entries (fresh or expired) to `*out_len`. Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `out_len` is NULL or writable.
+ */
+enum bw_result bw_cache_len(const struct bw_cache *cache, size_t *out_len);
+
+/**
+ * Writes a new list of the keys, least to most recently used (the eviction order), to
+ * `*out_keys`. Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `out_keys` is NULL or writable.
+ */
+enum bw_result bw_cache_keys(const struct bw_cache *cache, struct bw_string_list **out_keys);
+
+/**
+ * Writes the counters to `*out`. Thread-safe.
+ *
+ * # Safety
+ * `cache` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_cache_get_stats(const struct bw_cache *cache, struct bw_cache_stats *out);
+
+/**
+ * Destroys a cache handle; NULL is a no-op. Policies using the cache keep it alive, and
+ * `bw_bytes` handles from it stay valid. Free it exactly once, after every other thread has
+ * stopped using the handle.
+ *
+ * # Safety
+ * `cache` is NULL or a live handle, not used after this.
+ */
+void bw_cache_free(struct bw_cache *cache);
+
+/**
+ * The name of a trigger ("circuit_breaker_open", "timeout", "rate_limited", "error_rate",
+ * "health_check_failed", "manual"); NULL for a value that is not a `bw_trigger`. Static;
+ * thread-safe.
+ */
+const char *bw_trigger_name(bw_trigger trigger);
+
+/**
+ * The name of a level ("none", "partial", "significant", "severe", "critical"); NULL for a
+ * value that is not a `bw_level`. Static; thread-safe.
+ */
+const char *bw_level_name(bw_level level);
+
+/**
+ * The name of a strategy kind ("cached_response", "simplified_response", "fallback_target",
+ * "offline_response", "custom"); NULL for a value that is not a `bw_strategy_kind`. Static;
+ * thread-safe.
+ */
+const char *bw_strategy_kind_name(bw_strategy_kind kind);
+
+/**
+ * The name of a recovery ("auto", "forced"); NULL for a value that is not a `bw_recovery`.
+ * Static; thread-safe.
+ */
+const char *bw_recovery_name(bw_recovery recovery);
+
+/**
+ * Parses a trigger name (`len` bytes of UTF-8) into `*out`; `BW_RESULT_INVALID_ARGUMENT`
+ * for an unknown name. Thread-safe.
+ *
+ * # Safety
+ * `name` points to `len` readable bytes; `out` is NULL or writable.
+ */
+enum bw_result bw_trigger_from_name(const char *name, size_t len, enum bw_trigger *out);
+
+/**
+ * Parses a level name into `*out`, like `bw_trigger_from_name`. Thread-safe.
+ *
+ * # Safety
+ * `name` points to `len` readable bytes; `out` is NULL or writable.
+ */
+enum bw_result bw_level_from_name(const char *name, size_t len, enum bw_level *out);
+
+/**
+ * Parses a strategy kind name into `*out`, like `bw_trigger_from_name`. Thread-safe.
+ *
+ * # Safety
+ * `name` points to `len` readable bytes; `out` is NULL or writable.
+ */
+enum bw_result bw_strategy_kind_from_name(const char *name, size_t len, enum bw_strategy_kind *out);
+
+/**
+ * The level a trigger implies by itself (contract section 6): `circuit_breaker_open`
+ * significant; `timeout`, `rate_limited`, `error_rate` partial. `BW_RESULT_INVALID_ARGUMENT`
+ * for `health_check_failed` (its level comes from the check: `bw_level_from_health_status`)
+ * and `manual` (given by the caller). Thread-safe.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+enum bw_result bw_trigger_default_level(bw_trigger trigger, enum bw_level *out);
+
+/**
+ * The level a failing health check implies: degraded partial, unhealthy significant,
+ * critical severe, healthy none. `BW_RESULT_INVALID_ARGUMENT` for `BW_HEALTH_UNKNOWN` (it
+ * implies nothing) or a value out of range. Thread-safe.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+enum bw_result bw_level_from_health_status(bw_health_status status, enum bw_level *out);
+
+/**
+ * A new manager with the defaults (enabled, max_history 1000, auto_recovery on, no rules, no
+ * strategies) reading time from `clock` (NULL: the system clock), written to `*out`.
+ * Thread-safe.
+ *
+ * # Safety
+ * `clock` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_degradation_new(const struct bw_manual_clock *clock, struct bw_degradation **out);
+
+/**
+ * A new manager from a JSON object with the settings and, optionally, the rules:
+ * `{"max_history": 100, "auto_recovery": false, "enabled": true, "degradationRules": [...]}`
+ * (also `maxHistory`, `autoRecovery`, `degradation_rules`, `rules`); each rule as the seed
+ * writes it: `{"name", "conditions": {"reasons": [...], "component"}, "severityThreshold",
+ * "strategy", "priority", "enabled"}`. `BW_RESULT_CONFIG_INVALID` names the key as written
+ * (`degradationRules[0].severityThreshold`). Thread-safe.
+ *
+ * # Safety
+ * `json` points to `len` readable bytes; `clock` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_degradation_from_json(const char *json, size_t len, const struct bw_manual_clock *clock, struct bw_degradation **out);
+
+/**
+ * Applies a JSON object as for `bw_degradation_from_json` over the live settings (keys left
+ * out keep their values; the rules change only when a rules key is given). Active
+ * degradations, strategies and statistics stay; a smaller max_history drops the oldest
+ * entries. Nothing changes on `BW_RESULT_CONFIG_INVALID`. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `json` points to `len` readable bytes.
+ */
+enum bw_result bw_degradation_configure_json(const struct bw_degradation *manager, const char *json, size_t len);
+
+/**
+ * Replaces the rules with a JSON array as the seed's `degradationRules` (errors name
+ * `rules[i]...`). Nothing changes on `BW_RESULT_CONFIG_INVALID`. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `json` points to `len` readable bytes.
+ */
+enum bw_result bw_degradation_set_rules_json(const struct bw_degradation *manager, const char *json, size_t len);
+
+/**
+ * Turns auto-recovery on or off (off: only forced recovery ends a degradation). Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live.
+ */
+enum bw_result bw_degradation_set_auto_recovery(const struct bw_degradation *manager, bool on);
+
+/**
+ * Writes the live settings to `*out`. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_degradation_get_settings(const struct bw_degradation *manager, struct bw_degradation_settings *out);
+
+/**
+ * Registers a strategy under its name; one already registered under that name is replaced in
+ * place (keeping its position). `*out_replaced` (may be NULL) says whether one was.
+ * `BW_RESULT_INVALID_ARGUMENT` for an empty name, a kind out of range or a mask with unknown
+ * bits. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `spec` is NULL or readable, its strings readable for their
+ * lengths and its callbacks valid as documented; `out_replaced` is NULL or writable.
+ */
+enum bw_result bw_degradation_register(const struct bw_degradation *manager, const struct bw_strategy_spec *spec, bool *out_replaced);
+
+/**
+ * Removes the strategy named `name`; `*out_removed` (may be NULL) says whether there was
+ * one. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `name` points to `len` readable bytes; `out_removed` is NULL or
+ * writable.
+ */
+enum bw_result bw_degradation_unregister(const struct bw_degradation *manager, const char *name, size_t len, bool *out_removed);
+
+/**
+ * Sets the availability flag of the strategy named `name`; `*out_found` (may be NULL) says
+ * whether there is one. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `name` points to `len` readable bytes; `out_found` is NULL or
+ * writable.
+ */
+enum bw_result bw_degradation_set_available(const struct bw_degradation *manager, const char *name, size_t len, bool available, bool *out_found);
+
+/**
+ * Writes a new list of the registered strategies' names, in registration order, to
+ * `*out_names`. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `out_names` is NULL or writable.
+ */
+enum bw_result bw_degradation_strategy_names(const struct bw_degradation *manager, struct bw_string_list **out_names);
+
+/**
+ * Writes the strategy named `name` to `*out_info` and whether there is one to `*out_found`
+ * (`*out_info` is left alone when there is none). Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `name` points to `len` readable bytes; the outputs are NULL or
+ * writable.
+ */
+enum bw_result bw_degradation_strategy(const struct bw_degradation *manager, const char *name, size_t len, struct bw_strategy_info *out_info, bool *out_found);
+
+/**
+ * Degrades `component` for `trigger` at `*level` (NULL: the trigger's own level; required for
+ * `BW_TRIGGER_MANUAL` and `BW_TRIGGER_HEALTH_CHECK_FAILED`). A component has one degradation
+ * at a time: the same trigger again sets the level; another trigger takes over only with a
+ * higher level; level none does nothing. `*out_changed` (may be NULL) says whether anything
+ * changed. Emits `degradation_triggered`. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `component` points to `len` readable bytes; `level` is NULL or
+ * readable; `out_changed` is NULL or writable.
+ */
+enum bw_result bw_degradation_trigger(const struct bw_degradation *manager, const char *component, size_t len, bw_trigger trigger, const bw_level *level, bool *out_changed);
+
+/**
+ * The condition behind `trigger` cleared for `component` (the breaker closed, the check
+ * passes...): with auto-recovery on, a degradation whose trigger it is recovers (`manual`
+ * never clears this way). `*out_recovered` (may be NULL) says whether it did. Emits
+ * `degradation_recovered`. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `component` points to `len` readable bytes; `out_recovered` is
+ * NULL or writable.
+ */
+enum bw_result bw_degradation_clear(const struct bw_degradation *manager, const char *component, size_t len, bw_trigger trigger, bool *out_recovered);
+
+/**
+ * A live call to `component` succeeded: clears `timeout`, `rate_limited` and `error_rate`
+ * (as `bw_degradation_clear`). Thread-safe.
+ *
+ * # Safety
+ * As `bw_degradation_clear`.
+ */
+enum bw_result bw_degradation_report_success(const struct bw_degradation *manager, const char *component, size_t len, bool *out_recovered);
+
+/**
+ * Feeds a breaker state for `component`: open and forced_open trigger
+ * `circuit_breaker_open`; closed, disabled and metrics_only clear it; half_open changes
+ * nothing. `*out_changed` (may be NULL) says whether anything changed. Thread-safe.
+ *
+ * # Safety
+ * As `bw_degradation_clear`, with `out_changed`.
+ */
+enum bw_result bw_degradation_on_breaker_state(const struct bw_degradation *manager, const char *component, size_t len, bw_state state, bool *out_changed);
+
+/**
+ * Feeds a health check's status for `component`: healthy clears `health_check_failed`;
+ * degraded, unhealthy and critical trigger it at their level; unknown changes nothing.
+ * Thread-safe.
+ *
+ * # Safety
+ * As `bw_degradation_on_breaker_state`.
+ */
+enum bw_result bw_degradation_on_health_status(const struct bw_degradation *manager, const char *component, size_t len, bw_health_status status, bool *out_changed);
+
+/**
+ * Ends `component`'s degradation whatever its trigger, auto-recovery or not;
+ * `*out_recovered` (may be NULL) says whether it was degraded. Thread-safe.
+ *
+ * # Safety
+ * As `bw_degradation_clear`.
+ */
+enum bw_result bw_degradation_force_recovery(const struct bw_degradation *manager, const char *component, size_t len, bool *out_recovered);
+
+/**
+ * Ends every degradation (in component-name order); `*out_count` (may be NULL) says how many
+ * there were. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `out_count` is NULL or writable.
+ */
+enum bw_result bw_degradation_force_recovery_all(const struct bw_degradation *manager, uint64_t *out_count);
+
+/**
+ * Which strategy would serve a call in `context`, recording nothing (pure, apart from the
+ * strategies' predicates). Rules first (applicable ones by lowest priority number), then
+ * every strategy by priority, skipping unavailable ones, those whose triggers or `can_handle`
+ * refuse, and cached_response without a cached entry. `out->has_strategy` false when none
+ * serves. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `context` is NULL or readable (its strings for their lengths);
+ * `out` is NULL or writable.
+ */
+enum bw_result bw_degradation_choose(const struct bw_degradation *manager, const struct bw_fallback_context *context, struct bw_fallback_choice *out);
+
+/**
+ * Like `bw_degradation_choose`, and records the fallback: the component's degradation starts
+ * (or its level changes) and, when a strategy serves, it is counted and a `fallback` event
+ * sent. Thread-safe.
+ *
+ * # Safety
+ * As `bw_degradation_choose`.
+ */
+enum bw_result bw_degradation_select(const struct bw_degradation *manager, const struct bw_fallback_context *context, struct bw_fallback_choice *out);
+
+/**
+ * Writes `component`'s level to `*out` (`BW_LEVEL_NONE` when it is not degraded).
+ * Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `component` points to `len` readable bytes; `out` is NULL or
+ * writable.
+ */
+enum bw_result bw_degradation_level(const struct bw_degradation *manager, const char *component, size_t len, enum bw_level *out);
+
+/**
+ * Writes the highest level over all components to `*out`. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_degradation_overall_level(const struct bw_degradation *manager, enum bw_level *out);
+
+/**
+ * Writes a new list of the active degradations, by component name, to `*out_list`.
+ * Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `out_list` is NULL or writable.
+ */
+enum bw_result bw_degradation_active_list(const struct bw_degradation *manager, struct bw_degradation_list **out_list);
+
+/**
+ * Writes a new list of the history (at most max_history degradations, oldest first, ongoing
+ * ones included) to `*out_list`. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `out_list` is NULL or writable.
+ */
+enum bw_result bw_degradation_history(const struct bw_degradation *manager, struct bw_degradation_list **out_list);
+
+/**
+ * Writes the number of entries in `list` to `*out_len`. Thread-safe.
+ *
+ * # Safety
+ * `list` is NULL or live; `out_len` is NULL or writable.
+ */
+enum bw_result bw_degradation_list_len(const struct bw_degradation_list *list, size_t *out_len);
+
+/**
+ * Writes entry number `index` (from 0) to `*out`. `BW_RESULT_INVALID_ARGUMENT` for an index
+ * out of range. Thread-safe.
+ *
+ * # Safety
+ * `list` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_degradation_list_get(const struct bw_degradation_list *list, size_t index, struct bw_degradation_entry *out);
+
+/**
+ * Destroys a list; NULL is a no-op.
+ *
+ * # Safety
+ * `list` is NULL or live, not used after this.
+ */
+void bw_degradation_list_free(struct bw_degradation_list *list);
+
+/**
+ * Writes the lifetime statistics to `*out`. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_degradation_statistics(const struct bw_degradation *manager, struct bw_degradation_stats *out);
+
+/**
+ * Calls `callback(userdata, event)` for the manager's events of `kind`
+ * (`BW_EVENT_KIND_DEGRADATION_TRIGGERED`, `_DEGRADATION_RECOVERED`, `_FALLBACK`, or
+ * `BW_EVENT_KIND_ALL`): `reason` is the trigger, `severity` the level, `strategy` the strategy
+ * (when one served), `duration_ms` how long a recovered degradation lasted. Writes the
+ * subscription id to `*out_id` (may be NULL). Thread-safe; see `bw_event_callback`.
+ *
+ * # Safety
+ * As `bw_breaker_on`, with `manager` NULL or live.
+ */
+enum bw_result bw_degradation_on(const struct bw_degradation *manager, bw_event_kind kind, bw_event_callback callback, void *userdata, uint64_t *out_id);
+
+/**
+ * Removes the subscription `id` made by `bw_degradation_on`. `BW_RESULT_INVALID_ARGUMENT`
+ * when there is none. Thread-safe.
+ *
+ * # Safety
+ * `manager` is NULL or live.
+ */
+enum bw_result bw_degradation_off(const struct bw_degradation *manager, uint64_t id);
+
+/**
+ * Destroys a manager handle; NULL is a no-op. Policies made with it keep it alive. Free it
+ * exactly once, after every other thread has stopped using the handle.
+ *
+ * # Safety
+ * `manager` is NULL or a live handle, not used after this.
+ */
+void bw_degradation_free(struct bw_degradation *manager);
+
+/**
+ * The name of a health status ("healthy", "degraded", "unhealthy", "critical", "unknown");
+ * NULL for a value that is not a `bw_health_status`. Static; thread-safe.
+ */
+const char *bw_health_status_name(bw_health_status status);
+
+/**
+ * The name of a check kind ("liveness", "readiness", "startup"); NULL for a value that is not
+ * a `bw_check_kind`. Static; thread-safe.
+ */
+const char *bw_check_kind_name(bw_check_kind kind);
+
+/**
+ * Parses a health status name (`len` bytes of UTF-8) into `*out`;
+ * `BW_RESULT_INVALID_ARGUMENT` for an unknown name. Thread-safe.
+ *
+ * # Safety
+ * `name` points to `len` readable bytes; `out` is NULL or writable.
+ */
+enum bw_result bw_health_status_from_name(const char *name, size_t len, enum bw_health_status *out);
+
+/**
+ * Parses a check kind name into `*out`, like `bw_health_status_from_name`. Thread-safe.
+ *
+ * # Safety
+ * `name` points to `len` readable bytes; `out` is NULL or writable.
+ */
+enum bw_result bw_check_kind_from_name(const char *name, size_t len, enum bw_check_kind *out);
+
+/**
+ * Writes the contract's defaults for one check to `*out`: readiness, interval 30000 ms,
+ * timeout 5000 ms, failure_threshold 3, critical. Thread-safe.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+enum bw_result bw_health_check_config_default(struct bw_health_check_config *out);
+
+/**
+ * A new health registry (named "health": the component of its overall `health_changed`
+ * events) with the default settings, reading time from `clock` (NULL: the system clock).
+ * Thread-safe.
+ *
+ * # Safety
+ * `clock` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_health_new(const struct bw_manual_clock *clock, struct bw_health **out);
+
+/**
+ * A new health registry from a config document's `healthChecks` section, as JSON:
+ * `{"enabled", "interval", "timeout", "failureThreshold", "critical", "kind", "max_history",
+ * "agentSpecific": {name: {...}}}` (camelCase in ms, or snake_case with `_ms`); the check
+ * defaults and per-check settings apply to `bw_health_register` with a NULL config.
+ * `BW_RESULT_CONFIG_INVALID` names the key as written. Thread-safe.
+ *
+ * # Safety
+ * `json` points to `len` readable bytes; `clock` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_health_from_json(const char *json, size_t len, const struct bw_manual_clock *clock, struct bw_health **out);
+
+/**
+ * Registers check `name` (or reconfigures it, keeping its results) with `config`; NULL: the
+ * settings' config for that name (its `agentSpecific` entry, else the section's defaults).
+ * `BW_RESULT_CONFIG_INVALID` names the field ("interval_ms", "timeout_ms",
+ * "failure_threshold"). Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `name` points to `len` readable bytes; `config` is NULL or
+ * readable.
+ */
+enum bw_result bw_health_register(const struct bw_health *health, const char *name, size_t len, const struct bw_health_check_config *config);
+
+/**
+ * Registers check `name` with a JSON object of per-check keys (`kind`, `interval` /
+ * `interval_ms`, `timeout` / `timeout_ms`, `failureThreshold` / `failure_threshold`,
+ * `critical`) layered over the settings' config for that name. `BW_RESULT_CONFIG_INVALID`
+ * names the key as written. Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `name` points to `len` readable bytes, `json` to `json_len`.
+ */
+enum bw_result bw_health_register_json(const struct bw_health *health, const char *name, size_t len, const char *json, size_t json_len);
+
+/**
+ * Removes check `name`; `*out_removed` (may be NULL) says whether there was one.
+ * Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `name` points to `len` readable bytes; `out_removed` is NULL or
+ * writable.
+ */
+enum bw_result bw_health_unregister(const struct bw_health *health, const char *name, size_t len, bool *out_removed);
+
+/**
+ * Writes a new list of the registered checks' names, in registration order, to
+ * `*out_names`. Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `out_names` is NULL or writable.
+ */
+enum bw_result bw_health_check_names(const struct bw_health *health, struct bw_string_list **out_names);
+
+/**
+ * Writes the settings' config for a check named `name` (its `agentSpecific` entry, else the
+ * section's defaults: what `bw_health_register` with a NULL config uses) to `*out`.
+ * Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `name` points to `len` readable bytes; `out` is NULL or writable.
+ */
+enum bw_result bw_health_default_config(const struct bw_health *health, const char *name, size_t len, struct bw_health_check_config *out);
+
+/**
+ * Marks component `name` as a dependency with no breaker of its own: it fails while the
+ * degraded probe says it is degraded. A check of the same name takes the failure; otherwise
+ * it is a readiness entry of its own with this `critical`. Replaces an earlier dependency of
+ * that name. Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `name` points to `len` readable bytes.
+ */
+enum bw_result bw_health_add_dependency(const struct bw_health *health, const char *name, size_t len, bool critical);
+
+/**
+ * Marks `breaker` as a dependency under its own name: while it is open (or forced open) it
+ * counts as a failing check of that name (a critical one makes the registry not ready). The
+ * registry reads the breaker without keeping it alive (a freed breaker reads as closed).
+ * Thread-safe.
+ *
+ * # Safety
+ * `health` and `breaker` are NULL or live.
+ */
+enum bw_result bw_health_add_breaker_dependency(const struct bw_health *health, const struct bw_breaker *breaker, bool critical);
+
+/**
+ * Removes the dependency `name`; `*out_removed` (may be NULL) says whether there was one.
+ * Thread-safe.
+ *
+ * # Safety
+ * As `bw_health_unregister`.
+ */
+enum bw_result bw_health_remove_dependency(const struct bw_health *health, const char *name, size_t len, bool *out_removed);
+
+/**
+ * Sets the predicate that tells whether a dependency's component is degraded (NULL
+ * `callback`: none). `callback` and `userdata` must stay usable from any thread until
+ * replaced or the registry is freed. Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `callback` is NULL or valid as documented.
+ */
+enum bw_result bw_health_set_degraded_callback(const struct bw_health *health, bw_degraded_callback callback, void *userdata);
+
+/**
+ * Uses `manager` as the degraded probe: a dependency whose component the manager has
+ * degraded (any level above none) fails. NULL `manager`: no probe. The registry keeps the
+ * manager alive. Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `manager` is NULL or live.
+ */
+enum bw_result bw_health_use_degradation(const struct bw_health *health, const struct bw_degradation *manager);
+
+/**
+ * Hands every report to `alerts` (for its health-check rules), after the registry's lock is
+ * released; NULL detaches. The registry keeps the alert manager alive. Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `alerts` is NULL or live.
+ */
+enum bw_result bw_health_set_alerts(const struct bw_health *health, const struct bw_alerts *alerts);
+
+/**
+ * Records one result of check `name`, then evaluates (emitting `health_changed` for what
+ * changed) and writes the check as it now stands to `*out_view` (may be NULL; its `name` is
+ * your `name` argument). `BW_RESULT_INVALID_ARGUMENT` for a check that is not registered (or
+ * a status out of range, a message that is not UTF-8). Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `name` points to `len` readable bytes; `result` is NULL or
+ * readable (its message readable for its length); `out_view` is NULL or writable.
+ */
+enum bw_result bw_health_report(const struct bw_health *health, const char *name, size_t len, const struct bw_check_result *result, struct bw_check_view *out_view);
+
+/**
+ * Computes the health report and emits `health_changed` for every entry whose status changed
+ * since the last evaluation (and for the overall status, under the registry's name "health").
+ * Writes the summary to `*out_summary` and a new overview to `*out_overview`; either may be
+ * NULL. Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; the outputs are NULL or writable.
+ */
+enum bw_result bw_health_evaluate(const struct bw_health *health, struct bw_health_summary *out_summary, struct bw_health_overview **out_overview);
+
+/**
+ * Like `bw_health_evaluate`, without announcing anything (a pure read). Thread-safe.
+ *
+ * # Safety
+ * As `bw_health_evaluate`.
+ */
+enum bw_result bw_health_snapshot(const struct bw_health *health, struct bw_health_summary *out_summary, struct bw_health_overview **out_overview);
+
+/**
+ * Writes the overview's summary to `*out`. Thread-safe.
+ *
+ * # Safety
+ * `overview` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_health_overview_summary(const struct bw_health_overview *overview, struct bw_health_summary *out);
+
+/**
+ * Writes entry number `index` (from 0; `summary.checks` entries) to `*out`.
+ * `BW_RESULT_INVALID_ARGUMENT` for an index out of range. Thread-safe.
+ *
+ * # Safety
+ * `overview` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_health_overview_check(const struct bw_health_overview *overview, size_t index, struct bw_check_view *out);
+
+/**
+ * Writes the entry named `name` to `*out` and whether there is one to `*out_found`
+ * (`*out` is left alone when there is none). Thread-safe.
+ *
+ * # Safety
+ * `overview` is NULL or live; `name` points to `len` readable bytes; the outputs are NULL or
+ * writable.
+ */
+enum bw_result bw_health_overview_find(const struct bw_health_overview *overview, const char *name, size_t len, struct bw_check_view *out, bool *out_found);
+
+/**
+ * Destroys an overview; NULL is a no-op.
+ *
+ * # Safety
+ * `overview` is NULL or live, not used after this.
+ */
+void bw_health_overview_free(struct bw_health_overview *overview);
+
+/**
+ * Writes check `name`'s stored reports, newest first, into `out[0..cap]` and how many it
+ * wrote to `*out_len` (0 for a check with no reports or no such check). `out` may be NULL
+ * when `cap` is 0. The registry keeps `max_history` reports per check (20 unless
+ * configured). Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `name` points to `len` readable bytes; `out` points to `cap`
+ * writable `bw_health_result`s; `out_len` is NULL or writable.
+ */
+enum bw_result bw_health_history(const struct bw_health *health, const char *name, size_t len, struct bw_health_result *out, size_t cap, size_t *out_len);
+
+/**
+ * Writes whether the registry is ready (no critical check failing, no critical dependency's
+ * breaker open) to `*out`; a pure read. Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_health_is_ready(const struct bw_health *health, bool *out);
+
+/**
+ * Writes whether the process is live (no liveness check unhealthy or critical) to `*out`; a
+ * pure read. Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_health_is_live(const struct bw_health *health, bool *out);
+
+/**
+ * Calls `callback(userdata, event)` for the registry's `health_changed` events
+ * (`BW_EVENT_KIND_HEALTH_CHANGED` or `BW_EVENT_KIND_ALL`): `component` is the check (or
+ * "health" for the overall status), `reason` the new status, `attempt` the check's
+ * consecutive failed reports. Writes the subscription id to `*out_id` (may be NULL).
+ * Thread-safe; see `bw_event_callback`.
+ *
+ * # Safety
+ * As `bw_breaker_on`, with `health` NULL or live.
+ */
+enum bw_result bw_health_on(const struct bw_health *health, bw_event_kind kind, bw_event_callback callback, void *userdata, uint64_t *out_id);
+
+/**
+ * Removes the subscription `id` made by `bw_health_on`. `BW_RESULT_INVALID_ARGUMENT` when
+ * there is none. Thread-safe.
+ *
+ * # Safety
+ * `health` is NULL or live.
+ */
+enum bw_result bw_health_off(const struct bw_health *health, uint64_t id);
+
+/**
+ * Destroys a health registry handle; NULL is a no-op. Free it exactly once, after every other
+ * thread has stopped using the handle.
+ *
+ * # Safety
+ * `health` is NULL or a live handle, not used after this.
+ */
+void bw_health_free(struct bw_health *health);
+
+/**
+ * The name of a recommendation ("healthy", "moderate", "critical", "exhausted"); NULL for a
+ * value that is not a `bw_recommendation`. Static; thread-safe.
+ */
+const char *bw_recommendation_name(bw_recommendation recommendation);
+
+/**
+ * Makes an SLO named `name` (`len` bytes of UTF-8; the component its alerts name) with
+ * `options` (NULL: the defaults), reading time from `clock` (NULL: the system clock).
+ * `BW_RESULT_CONFIG_INVALID` names the field. Thread-safe.
+ *
+ * # Safety
+ * `name` points to `len` readable bytes; `options` is NULL or readable; `clock` is NULL or
+ * live; `out` is NULL or writable.
+ */
+enum bw_result bw_slo_new(const char *name, size_t len, const struct bw_slo_options *options, const struct bw_manual_clock *clock, struct bw_slo **out);
+
+/**
+ * Makes an SLO from a JSON object in config-file spelling (`{"target": 0.99, "window_ms":
+ * 86400000, "buckets": 24, "burn_rate_window_ms": 3600000}`, or camelCase `window`,
+ * `burnRateWindow` in ms). `BW_RESULT_CONFIG_INVALID` names the key as written. Thread-safe.
+ *
+ * # Safety
+ * `name` points to `len` readable bytes, `json` to `json_len`; `clock` is NULL or live; `out`
+ * is NULL or writable.
+ */
+enum bw_result bw_slo_from_json(const char *name, size_t len, const char *json, size_t json_len, const struct bw_manual_clock *clock, struct bw_slo **out);
+
+/**
+ * Counts one request now, good or bad. Thread-safe.
+ *
+ * # Safety
+ * `slo` is NULL or live.
+ */
+enum bw_result bw_slo_record(const struct bw_slo *slo, bool good);
+
+/**
+ * Counts `good` good and `bad` bad requests now. Thread-safe.
+ *
+ * # Safety
+ * `slo` is NULL or live.
+ */
+enum bw_result bw_slo_record_counts(const struct bw_slo *slo, uint64_t good, uint64_t bad);
+
+/**
+ * Counts what an event says about a request: `success` is good; `failure` and
+ * `call_rejected` are bad; other kinds count nothing. `*out_counted` (may be NULL) says
+ * whether it counted. Forward a breaker's events from its callback to feed the SLO. The event
+ * is read as for `bw_event_log_record`. Thread-safe.
+ *
+ * # Safety
+ * `slo` is NULL or live; `event` is NULL or a readable `bw_event` (see
+ * `bw_event_log_record`); `out_counted` is NULL or writable.
+ */
+enum bw_result bw_slo_observe(const struct bw_slo *slo, const struct bw_event *event, bool *out_counted);
+
+/**
+ * Writes the figures now (old buckets expire as the clock moves) to `*out`. Thread-safe.
+ *
+ * # Safety
+ * `slo` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_slo_get_status(const struct bw_slo *slo, struct bw_slo_status *out);
+
+/**
+ * Destroys an SLO handle; NULL is a no-op. Free it exactly once, after every other thread has
+ * stopped using the handle.
+ *
+ * # Safety
+ * `slo` is NULL or a live handle, not used after this.
+ */
+void bw_slo_free(struct bw_slo *slo);
+
+/**
+ * The name of an alert severity ("info", "warning", "critical"); NULL for a value that is not
+ * a `bw_alert_severity`. Static; thread-safe.
+ */
+const char *bw_alert_severity_name(bw_alert_severity severity);
+
+/**
+ * Makes a log keeping the newest `capacity` events (1..=1000000; the other components'
+ * default is 1000). `BW_RESULT_CONFIG_INVALID` (key "capacity") outside the range.
+ * Thread-safe.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+enum bw_result bw_event_log_new(uint64_t capacity, struct bw_event_log **out);
+
+/**
+ * Appends a copy of `event` (dropping the oldest when full). The event is read field by
+ * field: `component` is `component_len` bytes of UTF-8; `reason`, `severity` and `strategy`
+ * are NUL-terminated or NULL, and `reason` and `severity` must be names breakwater uses
+ * (transition and give-up reasons, triggers, health statuses, alert conditions; levels and
+ * alert severities); enums out of range or unknown names are `BW_RESULT_INVALID_ARGUMENT`.
+ * An event from any `bw_*_on` callback can be passed as it is. Thread-safe.
+ *
+ * # Safety
+ * `log` is NULL or live; `event` is NULL or a readable `bw_event` whose strings are valid as
+ * described.
+ */
+enum bw_result bw_event_log_record(const struct bw_event_log *log, const struct bw_event *event);
+
+/**
+ * Writes a new list of the matching events, newest first, to `*out_list` (`query` NULL:
+ * every event). Thread-safe.
+ *
+ * # Safety
+ * `log` is NULL or live; `query` is NULL or readable (its component readable for its length,
+ * its kinds for their count); `out_list` is NULL or writable.
+ */
+enum bw_result bw_event_log_query(const struct bw_event_log *log, const struct bw_event_query *query, struct bw_event_list **out_list);
+
+/**
+ * Writes the number of events in the log now to `*out_len` and the sequence number of the
+ * newest event ever recorded (0 before any) to `*out_last_seq`; either may be NULL.
+ * Thread-safe.
+ *
+ * # Safety
+ * `log` is NULL or live; the outputs are NULL or writable.
+ */
+enum bw_result bw_event_log_len(const struct bw_event_log *log, size_t *out_len, uint64_t *out_last_seq);
+
+/**
+ * Forgets every event (sequence numbers keep counting). Thread-safe.
+ *
+ * # Safety
+ * `log` is NULL or live.
+ */
+enum bw_result bw_event_log_clear(const struct bw_event_log *log);
+
+/**
+ * Destroys a log; NULL is a no-op.
+ *
+ * # Safety
+ * `log` is NULL or a live handle, not used after this.
+ */
+void bw_event_log_free(struct bw_event_log *log);
+
+/**
+ * Writes the number of events in `list` to `*out_len`. Thread-safe.
+ *
+ * # Safety
+ * `list` is NULL or live; `out_len` is NULL or writable.
+ */
+enum bw_result bw_event_list_len(const struct bw_event_list *list, size_t *out_len);
+
+/**
+ * Writes event number `index` (from 0, newest first) to `*out_event` (its strings valid as
+ * long as the list) and its sequence number to `*out_seq` (may be NULL).
+ * `BW_RESULT_INVALID_ARGUMENT` for an index out of range. Thread-safe.
+ *
+ * # Safety
+ * `list` is NULL or live; the outputs are NULL or writable.
+ */
+enum bw_result bw_event_list_get(const struct bw_event_list *list, size_t index, struct bw_event *out_event, uint64_t *out_seq);
+
+/**
+ * Destroys a list; NULL is a no-op.
+ *
+ * # Safety
+ * `list` is NULL or live, not used after this.
+ */
+void bw_event_list_free(struct bw_event_list *list);
+
+/**
+ * A new alert manager with the default rules (breaker opened: warning; a health check failing
+ * 3 reports in a row: critical; degradation triggered: warning; recovery completed: info;
+ * error budget 80 % consumed: warning, 100 %: critical), reading wall time from `clock`
+ * (NULL: the system clock). Thread-safe.
+ *
+ * # Safety
+ * `clock` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_alerts_new(const struct bw_manual_clock *clock, struct bw_alerts **out);
+
+/**
+ * A new alert manager from a JSON object `{"rules": [...], "max_history": n}` (without
+ * `rules` the default rules apply; `"rules": []` means none). A rule is `{"name",
+ * "condition", "severity", "component", "reports" (health_check_failing), "threshold"
+ * (error_budget)}`. `BW_RESULT_CONFIG_INVALID` names the key (`rules[0].condition`).
+ * Thread-safe.
+ *
+ * # Safety
+ * `json` points to `len` readable bytes; `clock` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_alerts_from_json(const char *json, size_t len, const struct bw_manual_clock *clock, struct bw_alerts **out);
+
+/**
+ * Checks one event against the event rules (a breaker's `state_change` to open, a
+ * `degradation_triggered`, a recovery), raising an `alert` event for a new outage and
+ * folding repeats into it. Forward events from `bw_breaker_on` / `bw_degradation_on`
+ * callbacks here. The event is read as for `bw_event_log_record`. Thread-safe.
+ *
+ * # Safety
+ * `alerts` is NULL or live; `event` is NULL or readable as for `bw_event_log_record`.
+ */
+enum bw_result bw_alerts_observe(const struct bw_alerts *alerts, const struct bw_event *event);
+
+/**
+ * Checks an SLO's error budget against the budget rules. Thread-safe.
+ *
+ * # Safety
+ * `alerts` and `slo` are NULL or live.
+ */
+enum bw_result bw_alerts_observe_slo(const struct bw_alerts *alerts, const struct bw_slo *slo);
+
+/**
+ * Writes a new list of the active alerts, newest first, to `*out_list`. Thread-safe.
+ *
+ * # Safety
+ * `alerts` is NULL or live; `out_list` is NULL or writable.
+ */
+enum bw_result bw_alerts_active(const struct bw_alerts *alerts, struct bw_alert_list **out_list);
+
+/**
+ * Writes a new list of the raised alerts (active and resolved), newest first, at most
+ * `limit`, to `*out_list`. Thread-safe.
+ *
+ * # Safety
+ * `alerts` is NULL or live; `out_list` is NULL or writable.
+ */
+enum bw_result bw_alerts_history(const struct bw_alerts *alerts, uint64_t limit, struct bw_alert_list **out_list);
+
+/**
+ * Writes the counters to `*out`. Thread-safe.
+ *
+ * # Safety
+ * `alerts` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_alerts_stats(const struct bw_alerts *alerts, struct bw_alert_stats *out);
+
+/**
+ * Calls `callback(userdata, event)` for the manager's `alert` events (`BW_EVENT_KIND_ALERT`
+ * or `BW_EVENT_KIND_ALL`): `component` is what the alert is about, `reason` the condition,
+ * `severity` the alert's severity, `attempt` the failed reports for a health alert. Writes
+ * the subscription id to `*out_id` (may be NULL). Thread-safe; see `bw_event_callback`.
+ *
+ * # Safety
+ * As `bw_breaker_on`, with `alerts` NULL or live.
+ */
+enum bw_result bw_alerts_on(const struct bw_alerts *alerts, bw_event_kind kind, bw_event_callback callback, void *userdata, uint64_t *out_id);
+
+/**
+ * Removes the subscription `id` made by `bw_alerts_on`. `BW_RESULT_INVALID_ARGUMENT` when
+ * there is none. Thread-safe.
+ *
+ * # Safety
+ * `alerts` is NULL or live.
+ */
+enum bw_result bw_alerts_off(const struct bw_alerts *alerts, uint64_t id);
+
+/**
+ * Destroys an alert manager handle; NULL is a no-op. A health registry it was handed to keeps
+ * it alive. Free it exactly once, after every other thread has stopped using the handle.
+ *
+ * # Safety
+ * `alerts` is NULL or a live handle, not used after this.
+ */
+void bw_alerts_free(struct bw_alerts *alerts);
+
+/**
+ * Writes the number of alerts in `list` to `*out_len`. Thread-safe.
+ *
+ * # Safety
+ * `list` is NULL or live; `out_len` is NULL or writable.
+ */
+enum bw_result bw_alert_list_len(const struct bw_alert_list *list, size_t *out_len);
+
+/**
+ * Writes alert number `index` (from 0, newest first) to `*out`. `BW_RESULT_INVALID_ARGUMENT`
+ * for an index out of range. Thread-safe.
+ *
+ * # Safety
+ * `list` is NULL or live; `out` is NULL or writable.
+ */
+enum bw_result bw_alert_list_get(const struct bw_alert_list *list, size_t index, struct bw_alert *out);
+
+/**
+ * Destroys a list; NULL is a no-op.
+ *
+ * # Safety
+ * `list` is NULL or live, not used after this.
+ */
+void bw_alert_list_free(struct bw_alert_list *list);
+
+/**
+ * Renders the Prometheus text exposition of `sources` into `buf`. The buffer contract (the
+ * same for every function that fills a buffer):
+ *
+ * - `*out_needed` (when `out_needed` is not NULL) receives the bytes the text needs, its
+ *   terminating NUL included, whether or not it fits;
+ * - when `cap >= *out_needed`, the text and a NUL are written and the result is `BW_OK`;
+ * - otherwise nothing is written to `buf` and the result is `BW_RESULT_BUFFER_TOO_SMALL`;
+ *   call again with a buffer of at least `*out_needed` bytes (figures may have grown
+ *   meanwhile: loop until `BW_OK`);
+ * - `buf` may be NULL when `cap` is 0 (a size query).
+ *
+ * The text is UTF-8, lines end with "\n", and is served with `bw_prometheus_content_type()`.
+ * Reading it changes nothing (health is read without announcing). Thread-safe.
+ *
+ * # Safety
+ * `sources` is NULL or readable, its handles and arrays as documented; `buf` is NULL or
+ * points to `cap` writable bytes; `out_needed` is NULL or writable.
+ */
+enum bw_result bw_prometheus(const struct bw_metrics_sources *sources, char *buf, size_t cap, size_t *out_needed);
+
+/**
+ * The content type to serve `bw_prometheus`'s text with:
+ * "text/plain; version=0.0.4; charset=utf-8". Static; thread-safe.
+ */
+const char *bw_prometheus_content_type(void);
 
 /**
  * FOR TESTS ONLY: panics inside the library, so a test can check that panics are caught at

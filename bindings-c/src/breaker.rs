@@ -34,8 +34,8 @@ use crate::types::{
 /// reused right after `bw_breaker_new`. A builder may be moved between threads and read
 /// from several at once, but not changed while another thread uses it.
 pub struct bw_breaker_config {
-    config: BreakerConfig,
-    spelling: Spelling,
+    pub(crate) config: BreakerConfig,
+    pub(crate) spelling: Spelling,
 }
 
 impl bw_breaker_config {
@@ -532,7 +532,7 @@ pub(crate) fn rejection_to_c(r: Rejection) -> bw_rejection {
     }
 }
 
-fn snapshot_to_c(s: &Snapshot) -> bw_snapshot {
+pub(crate) fn snapshot_to_c(s: &Snapshot) -> bw_snapshot {
     bw_snapshot {
         state: state_to_c(s.state),
         state_since_ms: floor_ms(s.state_since),

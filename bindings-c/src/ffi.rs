@@ -43,6 +43,14 @@ impl Error {
         }
     }
 
+    /// A NULL element of an array argument (`breakers[2]`).
+    pub fn null_at(arg: String) -> Self {
+        Error {
+            code: bw_result::BW_RESULT_NULL_ARGUMENT,
+            detail: Detail::Invalid(format!("argument `{arg}` is NULL")),
+        }
+    }
+
     pub fn invalid(msg: impl Into<String>) -> Self {
         Error {
             code: bw_result::BW_RESULT_INVALID_ARGUMENT,
@@ -85,12 +93,13 @@ enum Message {
 
 struct LastError {
     message: Message,
-    config: Option<ConfigDetail>,
+    /// Every config problem of the last `CONFIG_INVALID`, in the order found (empty otherwise).
+    config: Vec<ConfigDetail>,
 }
 
 thread_local! {
     static LAST: RefCell<LastError> = const {
-        RefCell::new(LastError { message: Message::Static(c""), config: None })
+        RefCell::new(LastError { message: Message::Static(c""), config: Vec::new() })
     };
 }
 
@@ -111,29 +120,29 @@ fn panic_text(payload: &(dyn Any + Send)) -> &str {
 
 fn record(func: &'static str, err: Error) {
     let (message, config) = match err.detail {
-        Detail::Static(m) => (Message::Static(m), None),
+        Detail::Static(m) => (Message::Static(m), Vec::new()),
         Detail::Null(arg) => (
             Message::Owned(cstring(&format!("{func}: argument `{arg}` is NULL"))),
-            None,
+            Vec::new(),
         ),
         Detail::Utf8(arg, e) => (
             Message::Owned(cstring(&format!(
                 "{func}: argument `{arg}` is not valid UTF-8 ({e})"
             ))),
-            None,
+            Vec::new(),
         ),
-        Detail::Invalid(m) => (Message::Owned(cstring(&format!("{func}: {m}"))), None),
+        Detail::Invalid(m) => (Message::Owned(cstring(&format!("{func}: {m}"))), Vec::new()),
         Detail::Config(errs) => {
-            let first = errs.first();
-            let detail = ConfigDetail {
-                key: cstring(&first.key),
-                value: cstring(&first.value),
-                allowed: cstring(&first.allowed),
-            };
-            (
-                Message::Owned(cstring(&format!("{func}: {errs}"))),
-                Some(detail),
-            )
+            let details = errs
+                .0
+                .iter()
+                .map(|e| ConfigDetail {
+                    key: cstring(&e.key),
+                    value: cstring(&e.value),
+                    allowed: cstring(&e.allowed),
+                })
+                .collect();
+            (Message::Owned(cstring(&format!("{func}: {errs}"))), details)
         }
     };
     LAST.with(|l| *l.borrow_mut() = LastError { message, config });
@@ -150,7 +159,7 @@ fn record_panic(func: &'static str, payload: &(dyn Any + Send)) {
     LAST.with(|l| {
         *l.borrow_mut() = LastError {
             message,
-            config: None,
+            config: Vec::new(),
         }
     });
 }
@@ -196,14 +205,19 @@ pub(crate) fn last_message() -> *const c_char {
     })
 }
 
-/// A pointer into the last config problem on this thread, or NULL.
-pub(crate) fn last_config(pick: fn(&ConfigDetail) -> &CStr) -> *const c_char {
+/// A pointer into config problem number `i` of the last failure on this thread, or NULL.
+pub(crate) fn last_config(i: usize, pick: fn(&ConfigDetail) -> &CStr) -> *const c_char {
     LAST.with(|l| {
         l.borrow()
             .config
-            .as_ref()
+            .get(i)
             .map_or(std::ptr::null(), |c| pick(c).as_ptr())
     })
+}
+
+/// How many config problems the last failure on this thread had.
+pub(crate) fn last_config_count() -> usize {
+    LAST.with(|l| l.borrow().config.len())
 }
 
 // ----- argument helpers ---------------------------------------------------------------------

@@ -14,11 +14,14 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // each exported fn has a `# Safety` section in its docs
 
-// In header order (cbindgen follows the declarations): results, enums, clock, events, breaker,
-// classification, retry, limits, policy, registry, test hooks.
+// In header order (cbindgen follows the declarations): results, enums, text and lists, clock,
+// events, breaker, classification, retry, limits, policy, registry, documents, config read-back,
+// cache, degradation, health, SLOs, alerts and the event log, Prometheus text, test hooks.
 mod result;
 
 mod types;
+
+mod text;
 
 mod clock;
 
@@ -36,20 +39,45 @@ mod policy;
 
 mod registry;
 
+mod document;
+
+mod configs;
+
+mod cache;
+
+mod degradation;
+
+mod health;
+
+mod slo;
+
+mod alerts;
+
+mod metrics;
+
 mod testing;
 
 mod ffi;
 
+pub use alerts::*;
 pub use breaker::*;
+pub use cache::*;
 pub use classify::*;
 pub use clock::*;
+pub use configs::*;
+pub use degradation::*;
+pub use document::*;
 pub use events::*;
+pub use health::*;
 pub use limits::*;
+pub use metrics::*;
 pub use policy::*;
 pub use registry::*;
 pub use result::*;
 pub use retry::*;
+pub use slo::*;
 pub use testing::*;
+pub use text::*;
 pub use types::*;
 
 #[cfg(all(test, feature = "header"))]

@@ -38,7 +38,7 @@ fn respell(mut e: ConfigErrors) -> ConfigErrors {
 /// "burst_limit" 1..=1000000000). Made by `bw_rate_limiter_config_new` / `_from_json`,
 /// destroyed by `bw_rate_limiter_config_free`. Not changed while another thread uses it.
 pub struct bw_rate_limiter_config {
-    config: RateLimiterConfig,
+    pub(crate) config: RateLimiterConfig,
 }
 
 /// A new rate limiter config with the defaults. NULL only on a panic. Thread-safe.
@@ -222,7 +222,7 @@ pub unsafe extern "C" fn bw_rate_limiter_free(limiter: *mut bw_rate_limiter) {
 /// `bw_bulkhead_new` (keys "max_concurrent" 1..=1000000, "max_queue" 0..=1000000). Made by
 /// `bw_bulkhead_config_new` / `_from_json`, destroyed by `bw_bulkhead_config_free`.
 pub struct bw_bulkhead_config {
-    config: BulkheadConfig,
+    pub(crate) config: BulkheadConfig,
 }
 
 /// A new bulkhead config with the defaults. NULL only on a panic. Thread-safe.

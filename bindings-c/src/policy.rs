@@ -21,17 +21,24 @@ use std::sync::Arc;
 
 use breakwater_core::config::ConfigError;
 use breakwater_core::{
-    AttemptOutcome, ClockRef, ErrorCode, Policy, PolicyCall, PolicyParts, Step, Verdict,
+    AttemptOutcome, ClockRef, ErrorCode, FallbackChoice, FallbackInput, Freshness, Policy,
+    PolicyCall, PolicyParts, ResponseCache, Step, StrategyKind, Trigger, Verdict,
 };
 
 use crate::breaker::bw_breaker;
-use crate::classify::bw_failure;
+use crate::cache::{CacheLookupArg, bw_cache};
+use crate::classify::{bw_failure, bw_str};
 use crate::clock::bw_manual_clock;
+use crate::degradation::{
+    bw_degradation, bw_fallback_choice, bw_strategy_kind, bw_trigger, choice_to_c, kind_to_c,
+    no_choice, trigger_to_c,
+};
 use crate::events::{self, bw_event_callback};
 use crate::ffi::{self, Error, OptOut, Out, boundary};
 use crate::limits::{bw_bulkhead, bw_rate_limiter};
 use crate::result::bw_result;
 use crate::retry::{bw_give_up_reason, bw_retry, give_up_to_c};
+use crate::text::Names;
 use crate::types::{EventKindArg, bw_state, ceil_ms, floor_ms, ms, state_to_c};
 
 /// A policy's parts, for `bw_policy_new`; every one is optional. Zero-initialise it
@@ -52,6 +59,14 @@ pub struct bw_policy_parts {
     /// The policy's clock; NULL: the parts' clock (they must all share one), else the system
     /// clock.
     pub clock: *const bw_manual_clock,
+    /// A degradation manager (on the policy's clock): a call that ends in an error then comes
+    /// as `BW_STEP_FALLBACK` (even without `fallback`), with the strategy the manager chose in
+    /// `bw_step.fallback`; successful calls report recovery to it. NULL: none.
+    pub degradation: *const bw_degradation,
+    /// The response cache the manager's cached_response strategies read: at the fallback step
+    /// the call's cache key (`bw_call_options.cache_key`) is looked up in it
+    /// (`bw_cache_status`). NULL: none.
+    pub cache: *const bw_cache,
 }
 
 /// A composed policy: fallback, retry, circuit breaker, rate limiter, bulkhead, timeout, the
@@ -60,6 +75,19 @@ pub struct bw_policy_parts {
 /// own `bw_policy_call`), except `_free`, which must come last.
 pub struct bw_policy {
     pub(crate) inner: Arc<Policy>,
+    /// The names `bw_step.fallback` points to.
+    pub(crate) names: Arc<Names>,
+    pub(crate) cache: Option<Arc<ResponseCache<Arc<[u8]>, String>>>,
+}
+
+impl bw_policy {
+    pub(crate) fn plain(inner: Policy) -> Self {
+        bw_policy {
+            inner: Arc::new(inner),
+            names: Arc::new(Names::default()),
+            cache: None,
+        }
+    }
 }
 
 /// What the caller should do next.
@@ -138,6 +166,45 @@ pub struct bw_step {
     pub max_wait_ms: u64,
     /// `BW_STEP_FALLBACK` / `BW_STEP_DONE`: what the caller gets.
     pub verdict: bw_verdict,
+    /// `BW_STEP_FALLBACK` with a degradation manager: the strategy that serves (its strings
+    /// live as long as the call); `has_strategy` false when none does (run your own fallback
+    /// function if you have one, else apply `verdict`).
+    pub fallback: bw_fallback_choice,
+}
+
+/// Per-call inputs for `bw_policy_start_with`. Zero-initialise it and set what you have.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct bw_call_options {
+    /// The call's cache key (contract section 6: in C the caller builds it), UTF-8; `ptr`
+    /// NULL: none. The fallback decision sees it, and with the policy's `cache` it decides
+    /// whether a cached_response strategy can serve.
+    pub cache_key: bw_str,
+    /// What the response cache would serve for the call, when you keep the cache yourself:
+    /// wins over the policy's `cache`. False: ask the policy's cache (none: nothing cached).
+    pub has_cached: bool,
+    pub cached: CacheLookupArg,
+}
+
+/// What `call_with_info` gives beside the value (contract section 3), for a call that is over
+/// (`bw_policy_call_info`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct bw_call_info {
+    /// The value comes from a fallback (the call ended with `BW_STEP_FALLBACK`).
+    pub from_fallback: bool,
+    /// The strategy that served; NULL for a live result or your own fallback function. Lives
+    /// as long as the call.
+    pub strategy: *const c_char,
+    pub has_kind: bool,
+    pub kind: bw_strategy_kind,
+    /// The degradation trigger that sent the call to its fallback.
+    pub has_reason: bool,
+    pub reason: bw_trigger,
+    /// A cached response served after its TTL (stale-if-error).
+    pub stale: bool,
+    /// Attempts made.
+    pub attempts: u32,
 }
 
 /// How an attempt ended, for `bw_policy_record`.
@@ -225,6 +292,7 @@ fn step_to_c(s: Step) -> bw_step {
         ticket: 0,
         max_wait_ms: 0,
         verdict: no_verdict(),
+        fallback: no_choice(),
     };
     match s {
         Step::Attempt { attempt, timeout } => {
@@ -275,13 +343,15 @@ pub unsafe extern "C" fn bw_policy_new(
         let p = unsafe { ffi::arg_ref(parts, "parts") }?;
         let out = Out::new(out, "out")?;
         // SAFETY: as above: each handle is NULL or live.
-        let (breaker, retry, limiter, bulkhead, clock) = unsafe {
+        let (breaker, retry, limiter, bulkhead, clock, degradation, cache) = unsafe {
             (
                 p.breaker.as_ref(),
                 p.retry.as_ref(),
                 p.rate_limiter.as_ref(),
                 p.bulkhead.as_ref(),
                 p.clock.as_ref(),
+                p.degradation.as_ref(),
+                p.cache.as_ref(),
             )
         };
         if p.has_timeout && p.timeout_ms == 0 {
@@ -318,9 +388,16 @@ pub unsafe extern "C" fn bw_policy_new(
             fallback: p.fallback,
             clock: clocks.into_iter().next(),
         };
-        let policy = Policy::new(name, parts)?;
+        let mut policy = Policy::new(name, parts)?;
+        let mut names = Arc::new(Names::default());
+        if let Some(m) = degradation {
+            policy = policy.with_degradation(m.inner.clone())?;
+            names = m.names.clone();
+        }
         out.write(ffi::into_handle(bw_policy {
             inner: Arc::new(policy),
+            names,
+            cache: cache.map(|c| c.inner.clone()),
         }));
         Ok(())
     })
@@ -353,6 +430,13 @@ pub struct bw_policy_call {
     policy: Arc<Policy>,
     call: PolicyCall,
     phase: Phase,
+    names: Arc<Names>,
+    cache: Option<Arc<ResponseCache<Arc<[u8]>, String>>>,
+    cache_key: Option<Arc<str>>,
+    /// The caller's own answer for `cached` (wins over the cache).
+    cached: Option<Option<Freshness>>,
+    /// The strategy chosen at the fallback step.
+    choice: Option<FallbackChoice>,
 }
 
 impl Drop for bw_policy_call {
@@ -372,7 +456,25 @@ impl bw_policy_call {
             Step::Wait { .. } => Phase::Wait,
             Step::Fallback(_) | Step::Done(_) => Phase::Finished,
         };
-        out.write(step_to_c(step));
+        let fallback = matches!(step, Step::Fallback(_));
+        let mut s = step_to_c(step);
+        if fallback && self.policy.degradation().is_some() {
+            // The manager chooses (and records) once, when the pipeline reaches the fallback.
+            let cached = match self.cached {
+                Some(c) => c,
+                None => match (&self.cache, &self.cache_key) {
+                    (Some(cache), Some(key)) => cache.status(&**key),
+                    _ => None,
+                },
+            };
+            let input = FallbackInput {
+                cache_key: self.cache_key.clone(),
+                cached,
+            };
+            self.choice = self.policy.choose_fallback(&self.call, &input);
+            s.fallback = choice_to_c(&self.names, self.choice.as_ref());
+        }
+        out.write(s);
     }
 
     fn expect(&self, phase: Phase, after: &str) -> ffi::Result<()> {
@@ -409,14 +511,106 @@ pub unsafe extern "C" fn bw_policy_start(
         let p = unsafe { ffi::arg_ref(policy, "policy") }?;
         let out_call = Out::new(out_call, "out_call")?;
         let out_step = Out::new(out_step, "out_step")?;
-        let (call, step) = p.inner.start();
-        let mut handle = Box::new(bw_policy_call {
-            policy: p.inner.clone(),
-            call,
-            phase: Phase::Finished,
+        start(p, None, out_call, out_step)
+    })
+}
+
+fn start(
+    p: &bw_policy,
+    options: Option<&bw_call_options>,
+    out_call: Out<*mut bw_policy_call>,
+    out_step: Out<bw_step>,
+) -> ffi::Result<()> {
+    let mut cache_key = None;
+    let mut cached = None;
+    if let Some(o) = options {
+        if !o.cache_key.ptr.is_null() {
+            // SAFETY: `bw_policy_start_with` documents that the key is readable.
+            let k = unsafe { ffi::arg_str(o.cache_key.ptr, o.cache_key.len, "options.cache_key") }?;
+            cache_key = Some(Arc::from(k));
+        }
+        if o.has_cached {
+            cached = Some(o.cached.get("options.cached")?);
+        }
+    }
+    let (call, step) = p.inner.start();
+    let mut handle = Box::new(bw_policy_call {
+        policy: p.inner.clone(),
+        call,
+        phase: Phase::Finished,
+        names: p.names.clone(),
+        cache: p.cache.clone(),
+        cache_key,
+        cached,
+        choice: None,
+    });
+    handle.advance(step, out_step);
+    out_call.write(Box::into_raw(handle));
+    Ok(())
+}
+
+/// `bw_policy_start` with per-call inputs (`options` may be NULL): the cache key the fallback
+/// decision sees and what the cache holds for it. Thread-safe.
+///
+/// # Safety
+/// `policy` is NULL or a live handle; `options` is NULL or readable (its key readable for its
+/// length); `out_call` and `out_step` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_policy_start_with(
+    policy: *const bw_policy,
+    options: *const bw_call_options,
+    out_call: *mut *mut bw_policy_call,
+    out_step: *mut bw_step,
+) -> bw_result {
+    boundary("bw_policy_start_with", || {
+        // SAFETY: documented requirement on `policy`.
+        let p = unsafe { ffi::arg_ref(policy, "policy") }?;
+        let out_call = Out::new(out_call, "out_call")?;
+        let out_step = Out::new(out_step, "out_step")?;
+        // SAFETY: documented requirement on `options`.
+        let o = unsafe { options.as_ref() };
+        start(p, o, out_call, out_step)
+    })
+}
+
+/// For a call that is over: what `call_with_info` gives beside the value, written to `*out`.
+/// After `BW_STEP_DONE` with `BW_VERDICT_VALUE`: a live result. After `BW_STEP_FALLBACK`: from
+/// a fallback, with the strategy the manager chose (`strategy` NULL when none chose: your own
+/// fallback function served), the trigger as the reason, and whether a cached response was
+/// stale. `BW_RESULT_INVALID_ARGUMENT` while the call is still running. Not concurrently with
+/// a step of the same call.
+///
+/// # Safety
+/// `call` is NULL or a live call; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_policy_call_info(
+    call: *const bw_policy_call,
+    out: *mut bw_call_info,
+) -> bw_result {
+    boundary("bw_policy_call_info", || {
+        // SAFETY: documented requirement on `call`.
+        let c = unsafe { ffi::arg_ref(call, "call") }?;
+        let out = Out::new(out, "out")?;
+        if c.phase != Phase::Finished || c.call.verdict().is_none() {
+            return Err(Error::invalid("the call is not over yet"));
+        }
+        let from_fallback = !matches!(c.call.verdict(), Some(Verdict::Value | Verdict::Cancelled))
+            && (c.policy.parts().fallback || c.policy.degradation().is_some());
+        let info = if from_fallback {
+            c.call.fallback_info(c.choice.as_ref())
+        } else {
+            c.call.info()
+        };
+        out.write(bw_call_info {
+            from_fallback: info.from_fallback,
+            strategy: c.names.opt(info.strategy.as_deref()),
+            has_kind: info.kind.is_some(),
+            kind: kind_to_c(info.kind.unwrap_or(StrategyKind::Custom)),
+            has_reason: info.reason.is_some(),
+            reason: trigger_to_c(info.reason.unwrap_or(Trigger::ErrorRate)),
+            stale: info.stale,
+            attempts: info.attempts,
         });
-        handle.advance(step, out_step);
-        out_call.write(Box::into_raw(handle));
         Ok(())
     })
 }

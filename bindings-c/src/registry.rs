@@ -7,17 +7,25 @@
 use std::ffi::{CString, c_char};
 use std::sync::Arc;
 
-use breakwater_core::config::{ConfigError, ConfigErrors};
+use breakwater_core::config::{ConfigError, ConfigErrors, Spelling};
 use breakwater_core::document::apply_env;
-use breakwater_core::{ClockRef, Document, Registry, RegistryBounds};
+use breakwater_core::{
+    ClockRef, DegradationConfig, DegradationManager, Document, HealthRegistry, HealthSettings,
+    Registry, RegistryBounds,
+};
 use serde_json::Value;
 
-use crate::breaker::{bw_breaker, clock_of};
+use crate::breaker::{bw_breaker, bw_breaker_config, bw_snapshot, clock_of, snapshot_to_c};
 use crate::clock::bw_manual_clock;
+use crate::degradation::bw_degradation;
+use crate::document::{ComponentKindArg, Kind, bw_document, doc_handle};
 use crate::ffi::{self, Error, OptOut, Out, boundary};
+use crate::health::bw_health;
+use crate::limits::{bw_bulkhead, bw_rate_limiter};
 use crate::policy::bw_policy;
 use crate::result::bw_result;
-use crate::retry::{bw_retry, os_seed};
+use crate::retry::{bw_retry, bw_retry_config, os_seed};
+use crate::text::bw_string_list;
 use crate::types::ms;
 
 /// How to build a registry, for `bw_registry_from_json` / `bw_registry_from_file`.
@@ -44,12 +52,12 @@ pub struct bw_registry_options {
 /// Thread-safe: one handle may be used from any number of threads at once (except `_free`,
 /// which must come last).
 pub struct bw_registry {
-    inner: Arc<Registry>,
+    pub(crate) inner: Arc<Registry>,
     env: bool,
 }
 
 /// Parses a document's text (TOML when `toml`, else JSON) to a value.
-fn parse(text: &str, toml: bool) -> ffi::Result<Value> {
+pub(crate) fn parse_text(text: &str, toml: bool) -> ffi::Result<Value> {
     let parsed = if toml {
         toml::from_str::<Value>(text).map_err(|e| format!("invalid TOML: {e}"))
     } else {
@@ -70,11 +78,13 @@ fn parse(text: &str, toml: bool) -> ffi::Result<Value> {
 
 /// The document from its text, with the environment on top when asked.
 fn document(text: &str, toml: bool, env: bool) -> ffi::Result<Document> {
-    let mut value = parse(text, toml)?;
+    let mut value = parse_text(text, toml)?;
     if env {
-        let vars: Vec<(String, String)> = std::env::vars_os()
+        let mut vars: Vec<(String, String)> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
+        // The environment has no order of its own: apply (and report) variables by name.
+        vars.sort();
         apply_env(
             &mut value,
             vars.iter().map(|(k, v)| (k.as_str(), v.as_str())),
@@ -84,7 +94,7 @@ fn document(text: &str, toml: bool, env: bool) -> ffi::Result<Document> {
 }
 
 /// Reads a config file: `path` as UTF-8, TOML when it ends in `.toml`.
-fn read_file(path: &str) -> ffi::Result<(String, bool)> {
+pub(crate) fn read_config_file(path: &str) -> ffi::Result<(String, bool)> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::invalid(format!("cannot read config file {path:?}: {e}")))?;
     Ok((text, path.ends_with(".toml")))
@@ -167,7 +177,7 @@ pub unsafe extern "C" fn bw_registry_from_file(
         // SAFETY: documented requirement on `path`.
         let path = unsafe { ffi::arg_str(path, len, "path") }?;
         let out = Out::new(out, "out")?;
-        let (text, toml) = read_file(path)?;
+        let (text, toml) = read_config_file(path)?;
         build(&text, toml, options, out)
     })
 }
@@ -209,7 +219,7 @@ pub unsafe extern "C" fn bw_registry_reload_file(
         let r = unsafe { ffi::arg_ref(registry, "registry") }?;
         // SAFETY: as above.
         let path = unsafe { ffi::arg_str(path, len, "path") }?;
-        let (text, toml) = read_file(path)?;
+        let (text, toml) = read_config_file(path)?;
         Ok(r.inner.reload(document(&text, toml, r.env)?)?)
     })
 }
@@ -303,9 +313,7 @@ pub unsafe extern "C" fn bw_registry_policy(
         let (r, name) = unsafe { named(registry, name, len) }?;
         let out = Out::new(out, "out")?;
         let policy = r.inner.policy(name)?;
-        out.write(ffi::into_handle(bw_policy {
-            inner: Arc::new(policy),
-        }));
+        out.write(ffi::into_handle(bw_policy::plain(policy)));
         Ok(())
     })
 }
@@ -340,4 +348,285 @@ pub unsafe extern "C" fn bw_registry_remove_breaker(
 pub unsafe extern "C" fn bw_registry_free(registry: *mut bw_registry) {
     // SAFETY: documented requirement on `registry`.
     unsafe { ffi::free_handle("bw_registry_free", registry) }
+}
+
+// ----- reading the registry back ------------------------------------------------------------
+
+/// Writes a new list of the names of the `kind` components the registry holds now (made on
+/// first use and not dropped since), sorted, to `*out_names`. Thread-safe.
+///
+/// # Safety
+/// `registry` is NULL or a live handle; `out_names` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_registry_names(
+    registry: *const bw_registry,
+    kind: ComponentKindArg,
+    out_names: *mut *mut bw_string_list,
+) -> bw_result {
+    boundary("bw_registry_names", || {
+        // SAFETY: documented requirement on `registry`.
+        let r = unsafe { ffi::arg_ref(registry, "registry") }?;
+        let kind = kind.require("kind")?;
+        let out = Out::new(out_names, "out_names")?;
+        let names: Vec<String> = match kind {
+            Kind::Breaker => r.inner.breaker_names(),
+            Kind::Retry => r.inner.retry_names(),
+            Kind::RateLimiter => r
+                .inner
+                .rate_limiters_named()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect(),
+            Kind::Bulkhead => r
+                .inner
+                .bulkheads_named()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect(),
+        };
+        out.write(ffi::into_handle(bw_string_list::from_iter(names)));
+        Ok(())
+    })
+}
+
+/// The rate limiter named `name` (made from the document's layered config on first use, the
+/// same one afterwards), as a new handle in `*out` (free it with `bw_rate_limiter_free`).
+/// Thread-safe.
+///
+/// # Safety
+/// As `bw_registry_breaker`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_registry_rate_limiter(
+    registry: *const bw_registry,
+    name: *const c_char,
+    len: usize,
+    out: *mut *mut bw_rate_limiter,
+) -> bw_result {
+    boundary("bw_registry_rate_limiter", || {
+        // SAFETY: documented requirements on the arguments.
+        let (r, name) = unsafe { named(registry, name, len) }?;
+        let out = Out::new(out, "out")?;
+        let inner = r.inner.rate_limiter_with(name, Ok)?;
+        out.write(ffi::into_handle(bw_rate_limiter {
+            inner,
+            clock: r.inner.clock().clone(),
+        }));
+        Ok(())
+    })
+}
+
+/// The bulkhead named `name` (made on first use), as a new handle in `*out` (free it with
+/// `bw_bulkhead_free`). Thread-safe.
+///
+/// # Safety
+/// As `bw_registry_breaker`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_registry_bulkhead(
+    registry: *const bw_registry,
+    name: *const c_char,
+    len: usize,
+    out: *mut *mut bw_bulkhead,
+) -> bw_result {
+    boundary("bw_registry_bulkhead", || {
+        // SAFETY: documented requirements on the arguments.
+        let (r, name) = unsafe { named(registry, name, len) }?;
+        let out = Out::new(out, "out")?;
+        let inner = r.inner.bulkhead_with(name, Ok)?;
+        out.write(ffi::into_handle(bw_bulkhead { inner }));
+        Ok(())
+    })
+}
+
+/// The breaker named `name` if the registry holds one, as a new handle in `*out` (free it with
+/// `bw_breaker_free`); NULL when there is none (nothing is made). Thread-safe.
+///
+/// # Safety
+/// As `bw_registry_breaker`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_registry_find_breaker(
+    registry: *const bw_registry,
+    name: *const c_char,
+    len: usize,
+    out: *mut *mut bw_breaker,
+) -> bw_result {
+    boundary("bw_registry_find_breaker", || {
+        // SAFETY: documented requirements on the arguments.
+        let (r, name) = unsafe { named(registry, name, len) }?;
+        let out = Out::new(out, "out")?;
+        out.write(
+            r.inner
+                .get_breaker(name)
+                .map_or(std::ptr::null_mut(), |inner| {
+                    ffi::into_handle(bw_breaker {
+                        inner,
+                        name: CString::new(name).unwrap_or_default(),
+                    })
+                }),
+        );
+        Ok(())
+    })
+}
+
+/// Writes the snapshot of the breaker named `name` to `*out` and whether the registry holds
+/// one to `*out_found` (`*out` is left alone when it does not; nothing is made). Thread-safe.
+///
+/// # Safety
+/// As `bw_registry_breaker`, with `out` and `out_found` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_registry_breaker_snapshot(
+    registry: *const bw_registry,
+    name: *const c_char,
+    len: usize,
+    out: *mut bw_snapshot,
+    out_found: *mut bool,
+) -> bw_result {
+    boundary("bw_registry_breaker_snapshot", || {
+        // SAFETY: documented requirements on the arguments.
+        let (r, name) = unsafe { named(registry, name, len) }?;
+        let out = Out::new(out, "out")?;
+        let found = Out::new(out_found, "out_found")?;
+        let b = r.inner.get_breaker(name);
+        found.write(b.is_some());
+        if let Some(b) = b {
+            out.write(snapshot_to_c(&b.snapshot()));
+        }
+        Ok(())
+    })
+}
+
+/// Writes a new builder holding the breaker config a breaker named `name` gets (the
+/// document's defaults, then its per-name entry, with the environment when the registry reads
+/// it) to `*out` (free it with `bw_breaker_config_free`). A breaker already made keeps its own
+/// config: read that with `bw_breaker_get_config`. Thread-safe.
+///
+/// # Safety
+/// As `bw_registry_breaker`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_registry_breaker_config(
+    registry: *const bw_registry,
+    name: *const c_char,
+    len: usize,
+    out: *mut *mut bw_breaker_config,
+) -> bw_result {
+    boundary("bw_registry_breaker_config", || {
+        // SAFETY: documented requirements on the arguments.
+        let (r, name) = unsafe { named(registry, name, len) }?;
+        let out = Out::new(out, "out")?;
+        out.write(ffi::into_handle(bw_breaker_config {
+            config: r.inner.breaker_config(name),
+            spelling: Spelling::default(),
+        }));
+        Ok(())
+    })
+}
+
+/// Writes a new builder holding the retry config `name` gets to `*out` (free it with
+/// `bw_retry_config_free`). Thread-safe.
+///
+/// # Safety
+/// As `bw_registry_breaker`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_registry_retry_config(
+    registry: *const bw_registry,
+    name: *const c_char,
+    len: usize,
+    out: *mut *mut bw_retry_config,
+) -> bw_result {
+    boundary("bw_registry_retry_config", || {
+        // SAFETY: documented requirements on the arguments.
+        let (r, name) = unsafe { named(registry, name, len) }?;
+        let out = Out::new(out, "out")?;
+        out.write(ffi::into_handle(bw_retry_config {
+            config: r.inner.retry_config(name),
+            spelling: Spelling::default(),
+        }));
+        Ok(())
+    })
+}
+
+/// Writes a new document handle holding the registry's current document (after the last
+/// reload, environment applied) to `*out` (free it with `bw_document_free`): read the rate
+/// limiter, bulkhead and other sections' configs from it. Thread-safe.
+///
+/// # Safety
+/// `registry` is NULL or a live handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_registry_document(
+    registry: *const bw_registry,
+    out: *mut *mut bw_document,
+) -> bw_result {
+    boundary("bw_registry_document", || {
+        // SAFETY: documented requirement on `registry`.
+        let r = unsafe { ffi::arg_ref(registry, "registry") }?;
+        let out = Out::new(out, "out")?;
+        out.write(doc_handle(r.inner.document()));
+        Ok(())
+    })
+}
+
+/// Makes a degradation manager from the document's `degradation` settings and
+/// `degradationRules` / `degradation_rules`, on the registry's clock, and writes it to `*out`
+/// (free it with `bw_degradation_free`; each call makes a new one).
+/// `BW_RESULT_CONFIG_INVALID` names the key as written (`degradationRules[0].strategy`).
+/// Thread-safe.
+///
+/// # Safety
+/// `registry` is NULL or a live handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_registry_degradation(
+    registry: *const bw_registry,
+    out: *mut *mut bw_degradation,
+) -> bw_result {
+    boundary("bw_registry_degradation", || {
+        // SAFETY: documented requirement on `registry`.
+        let r = unsafe { ffi::arg_ref(registry, "registry") }?;
+        let out = Out::new(out, "out")?;
+        let doc = r.inner.document();
+        let rules_key = ["degradationRules", "degradation_rules"]
+            .into_iter()
+            .find(|k| doc.raw.get(*k).is_some())
+            .unwrap_or("degradationRules");
+        let config = DegradationConfig::from_sections(
+            doc.degradation.as_ref(),
+            doc.degradation_rules.as_ref().map(|v| (rules_key, v)),
+        )?;
+        let m = DegradationManager::new(config, r.inner.clock().clone())?;
+        out.write(crate::degradation::new_handle(m));
+        Ok(())
+    })
+}
+
+/// Makes a health registry from the document's `healthChecks` / `health_checks` section
+/// (check defaults and per-check settings for `bw_health_register` with a NULL config), on the
+/// registry's clock, and writes it to `*out` (free it with `bw_health_free`; each call makes a
+/// new one). Thread-safe.
+///
+/// # Safety
+/// `registry` is NULL or a live handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_registry_health(
+    registry: *const bw_registry,
+    out: *mut *mut bw_health,
+) -> bw_result {
+    boundary("bw_registry_health", || {
+        // SAFETY: documented requirement on `registry`.
+        let r = unsafe { ffi::arg_ref(registry, "registry") }?;
+        let out = Out::new(out, "out")?;
+        let doc = r.inner.document();
+        let settings = match &doc.health_checks {
+            Some(v) => HealthSettings::from_json(v).map_err(|mut e| {
+                for err in &mut e.0 {
+                    err.key = format!("health_checks.{}", err.key);
+                }
+                e
+            })?,
+            None => HealthSettings::default(),
+        };
+        out.write(crate::health::new_handle(HealthRegistry::with_settings(
+            "health",
+            settings,
+            r.inner.clock().clone(),
+        )));
+        Ok(())
+    })
 }

@@ -39,13 +39,17 @@ pub enum bw_result {
     /// An argument is invalid: a string that is not UTF-8, an enum value out of range, a
     /// length beyond PTRDIFF_MAX... ("INVALID_ARGUMENT").
     BW_RESULT_INVALID_ARGUMENT = 401,
+    /// A caller buffer is too small for the text a function writes ("BUFFER_TOO_SMALL"):
+    /// nothing was written to the buffer, and the size needed (NUL included) is in the
+    /// function's `out_needed`. A C-only code, like NULL_ARGUMENT.
+    BW_RESULT_BUFFER_TOO_SMALL = 402,
     /// A panic inside breakwater was caught at the boundary ("PANIC"). A bug: please report
     /// it with `bw_last_error_message()`.
     BW_RESULT_PANIC = 900,
 }
 
 impl bw_result {
-    pub const ALL: [bw_result; 10] = [
+    pub const ALL: [bw_result; 11] = [
         bw_result::BW_OK,
         bw_result::BW_RESULT_CIRCUIT_OPEN,
         bw_result::BW_RESULT_RATE_LIMITED,
@@ -55,13 +59,14 @@ impl bw_result {
         bw_result::BW_RESULT_CONFIG_INVALID,
         bw_result::BW_RESULT_NULL_ARGUMENT,
         bw_result::BW_RESULT_INVALID_ARGUMENT,
+        bw_result::BW_RESULT_BUFFER_TOO_SMALL,
         bw_result::BW_RESULT_PANIC,
     ];
 
-    /// The core's error code (None for `BW_OK`).
+    /// The core's error code (None for `BW_OK` and the C-only `BW_RESULT_BUFFER_TOO_SMALL`).
     pub const fn error_code(self) -> Option<ErrorCode> {
         Some(match self {
-            bw_result::BW_OK => return None,
+            bw_result::BW_OK | bw_result::BW_RESULT_BUFFER_TOO_SMALL => return None,
             bw_result::BW_RESULT_CIRCUIT_OPEN => ErrorCode::CircuitOpen,
             bw_result::BW_RESULT_RATE_LIMITED => ErrorCode::RateLimited,
             bw_result::BW_RESULT_BULKHEAD_FULL => ErrorCode::BulkheadFull,
@@ -86,6 +91,7 @@ impl bw_result {
             bw_result::BW_RESULT_CONFIG_INVALID => c"CONFIG_INVALID",
             bw_result::BW_RESULT_NULL_ARGUMENT => c"NULL_ARGUMENT",
             bw_result::BW_RESULT_INVALID_ARGUMENT => c"INVALID_ARGUMENT",
+            bw_result::BW_RESULT_BUFFER_TOO_SMALL => c"BUFFER_TOO_SMALL",
             bw_result::BW_RESULT_PANIC => c"PANIC",
         }
     }
@@ -98,7 +104,7 @@ pub struct ResultArg(pub u32);
 
 /// The contract's code string for `result`: "OK" for `BW_OK`, then "CIRCUIT_OPEN",
 /// "RATE_LIMITED", "BULKHEAD_FULL", "TIMEOUT", "RETRY_EXHAUSTED", "CONFIG_INVALID",
-/// "NULL_ARGUMENT", "INVALID_ARGUMENT", "PANIC". NULL for a value that is not a `bw_result`.
+/// "NULL_ARGUMENT", "INVALID_ARGUMENT", "BUFFER_TOO_SMALL", "PANIC". NULL for a value that is not a `bw_result`.
 /// The string is static (never free it). Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn bw_result_code_str(result: ResultArg) -> *const c_char {
@@ -130,7 +136,7 @@ pub extern "C" fn bw_last_error_message() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn bw_last_error_key() -> *const c_char {
     boundary_value("bw_last_error_key", std::ptr::null(), || {
-        ffi::last_config(|c| &c.key)
+        ffi::last_config(0, |c| &c.key)
     })
 }
 
@@ -140,7 +146,7 @@ pub extern "C" fn bw_last_error_key() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn bw_last_error_value() -> *const c_char {
     boundary_value("bw_last_error_value", std::ptr::null(), || {
-        ffi::last_config(|c| &c.value)
+        ffi::last_config(0, |c| &c.value)
     })
 }
 
@@ -150,7 +156,43 @@ pub extern "C" fn bw_last_error_value() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn bw_last_error_allowed() -> *const c_char {
     boundary_value("bw_last_error_allowed", std::ptr::null(), || {
-        ffi::last_config(|c| &c.allowed)
+        ffi::last_config(0, |c| &c.allowed)
+    })
+}
+
+/// How many config problems the last failure on the calling thread had: 1 or more when it was
+/// `BW_RESULT_CONFIG_INVALID` (every problem found, in order), 0 otherwise. Read each with
+/// `bw_last_error_key_at` / `_value_at` / `_allowed_at`. Thread-local, so thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn bw_last_error_count() -> usize {
+    boundary_value("bw_last_error_count", 0, ffi::last_config_count)
+}
+
+/// The config key of problem number `index` (from 0) of the last failure on this thread, as
+/// the caller wrote it; NULL when `index` >= `bw_last_error_count()`. Same lifetime as
+/// `bw_last_error_key`.
+#[unsafe(no_mangle)]
+pub extern "C" fn bw_last_error_key_at(index: usize) -> *const c_char {
+    boundary_value("bw_last_error_key_at", std::ptr::null(), || {
+        ffi::last_config(index, |c| &c.key)
+    })
+}
+
+/// The offending value of problem number `index`, as the caller wrote it; NULL when out of
+/// range. Same lifetime as `bw_last_error_key`.
+#[unsafe(no_mangle)]
+pub extern "C" fn bw_last_error_value_at(index: usize) -> *const c_char {
+    boundary_value("bw_last_error_value_at", std::ptr::null(), || {
+        ffi::last_config(index, |c| &c.value)
+    })
+}
+
+/// What the key of problem number `index` would have accepted (with a "did you mean" hint for
+/// an unknown key); NULL when out of range. Same lifetime as `bw_last_error_key`.
+#[unsafe(no_mangle)]
+pub extern "C" fn bw_last_error_allowed_at(index: usize) -> *const c_char {
+    boundary_value("bw_last_error_allowed_at", std::ptr::null(), || {
+        ffi::last_config(index, |c| &c.allowed)
     })
 }
 
@@ -174,10 +216,12 @@ mod tests {
         for r in bw_result::ALL {
             let s = r.code_cstr().to_str().unwrap();
             match r.error_code() {
-                None => assert_eq!(s, "OK"),
+                None if r == bw_result::BW_OK => assert_eq!(s, "OK"),
+                None => assert_eq!(s, "BUFFER_TOO_SMALL"), // C only
                 Some(c) => assert_eq!(s, c.as_str()),
             }
         }
-        assert_eq!(ErrorCode::ALL.len() + 1, bw_result::ALL.len());
+        // Every core code, plus OK and the C-only BUFFER_TOO_SMALL.
+        assert_eq!(ErrorCode::ALL.len() + 2, bw_result::ALL.len());
     }
 }

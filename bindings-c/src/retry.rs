@@ -134,8 +134,8 @@ pub extern "C" fn bw_jitter_name(jitter: JitterArg) -> *const c_char {
 /// `bw_retry_config_free`. May be moved between threads; not changed while another thread
 /// uses it.
 pub struct bw_retry_config {
-    config: RetryConfig,
-    spelling: Spelling,
+    pub(crate) config: RetryConfig,
+    pub(crate) spelling: Spelling,
 }
 
 impl bw_retry_config {

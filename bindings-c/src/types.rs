@@ -256,7 +256,7 @@ const EVENT_KIND_NAMES: [&CStr; 13] = [
     c"alert",
 ];
 
-fn name_of(names: &[&'static CStr], i: u32) -> *const c_char {
+pub(crate) fn name_of(names: &[&'static CStr], i: u32) -> *const c_char {
     names
         .get(i as usize)
         .map_or(std::ptr::null(), |n| n.as_ptr())
@@ -266,7 +266,7 @@ fn name_of(names: &[&'static CStr], i: u32) -> *const c_char {
 ///
 /// # Safety
 /// `name` is NULL or points to `len` readable bytes.
-unsafe fn lookup(
+pub(crate) unsafe fn lookup(
     names: &[&'static CStr],
     what: &'static str,
     name: *const c_char,

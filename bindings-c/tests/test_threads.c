@@ -1,6 +1,7 @@
 /* Four threads on one breaker, with exact counts: every outcome recorded once, every
  * rejection counted once, every event delivered once, exactly half_open_max_calls probes
- * admitted out of a stampede, and thread-local error messages that do not mix. */
+ * admitted out of a stampede, and thread-local error messages that do not mix. Then four
+ * threads sharing a response cache, a degradation manager and an SLO, with exact counts. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
@@ -104,6 +105,51 @@ static void *own_errors(void *arg) {
   return NULL;
 }
 
+/* Shared by the component section. */
+#define SHARED_ITERATIONS 2000
+static bw_cache *cache;
+static bw_degradation *manager;
+static bw_slo *slo;
+static atomic_ulong fallback_events;
+
+static void count_fallbacks(void *userdata, const bw_event *e) {
+  (void)userdata;
+  if (e->kind == BW_EVENT_KIND_FALLBACK) atomic_fetch_add(&fallback_events, 1);
+}
+
+static void *shared_components(void *arg) {
+  long t = (long)(intptr_t)arg;
+  char key[32];
+  bw_fallback_context ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.component.ptr = "svc";
+  ctx.component.len = 3;
+  ctx.trigger = BW_TRIGGER_TIMEOUT;
+  pthread_barrier_wait(&barrier);
+  for (int i = 0; i < SHARED_ITERATIONS; i++) {
+    int n = snprintf(key, sizeof key, "t%ld-%d", t, i % 10);
+    uint8_t v = (uint8_t)i;
+    bw_bytes *got = NULL;
+    if (bw_cache_put(cache, key, (size_t)n, &v, 1, NULL) != BW_OK) atomic_fetch_add(&thread_errors, 1);
+    if (bw_cache_get(cache, key, (size_t)n, &got) != BW_OK || got == NULL) atomic_fetch_add(&thread_errors, 1);
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    if (got && (bw_bytes_data(got, &data, &len) != BW_OK || len != 1 || data[0] != v))
+      atomic_fetch_add(&thread_errors, 1);
+    bw_bytes_free(got);
+    bw_fallback_choice c;
+    if (bw_degradation_select(manager, &ctx, &c) != BW_OK || !c.has_strategy) atomic_fetch_add(&thread_errors, 1);
+    if (bw_slo_record(slo, i % 2 == 0) != BW_OK) atomic_fetch_add(&thread_errors, 1);
+  }
+  return NULL;
+}
+
+static void run_indexed(void *(*fn)(void *)) {
+  pthread_t th[THREADS];
+  for (long i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, fn, (void *)(intptr_t)i);
+  for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+}
+
 static void run(void *(*fn)(void *)) {
   pthread_t t[THREADS];
   int ids[THREADS];
@@ -168,6 +214,37 @@ int main(void) {
 
   /* 4. thread-local messages. */
   run(own_errors);
+
+  /* 5. a cache, a degradation manager and an SLO shared by four threads. */
+  bw_cache_options co;
+  memset(&co, 0, sizeof co);
+  co.has_max_entries = true;
+  co.max_entries = 100;
+  CHECK_OK(bw_cache_new(&co, clock_, &cache));
+  CHECK_OK(bw_degradation_new(clock_, &manager));
+  bw_strategy_spec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.name.ptr = "offline";
+  spec.name.len = 7;
+  spec.kind = BW_STRATEGY_OFFLINE_RESPONSE;
+  CHECK_OK(bw_degradation_register(manager, &spec, NULL));
+  CHECK_OK(bw_degradation_on(manager, BW_EVENT_KIND_FALLBACK, count_fallbacks, NULL, NULL));
+  CHECK_OK(bw_slo_new("svc", 3, NULL, clock_, &slo));
+  run_indexed(shared_components);
+  bw_cache_stats cs;
+  CHECK_OK(bw_cache_get_stats(cache, &cs));
+  CHECK(cs.hits == (uint64_t)THREADS * SHARED_ITERATIONS && cs.misses == 0);
+  CHECK(cs.entries == (uint64_t)THREADS * 10 && cs.evictions == 0);
+  bw_degradation_stats ds;
+  CHECK_OK(bw_degradation_statistics(manager, &ds));
+  CHECK(ds.calls_served == (uint64_t)THREADS * SHARED_ITERATIONS && ds.total_triggered == 1);
+  CHECK(atomic_load(&fallback_events) == (uint64_t)THREADS * SHARED_ITERATIONS);
+  bw_slo_status ss;
+  CHECK_OK(bw_slo_get_status(slo, &ss));
+  CHECK(ss.good == (uint64_t)THREADS * SHARED_ITERATIONS / 2 && ss.bad == ss.good);
+  bw_slo_free(slo);
+  bw_degradation_free(manager);
+  bw_cache_free(cache);
 
   CHECK(atomic_load(&thread_errors) == 0);
   bw_breaker_free(breaker);

@@ -149,6 +149,18 @@ impl<T> Named<T> {
         self.map.lock().values().map(|e| e.value.clone()).collect()
     }
 
+    /// Every component with its name, sorted by name, without marking any as used.
+    fn entries(&self) -> Vec<(String, Arc<T>)> {
+        let mut v: Vec<(String, Arc<T>)> = self
+            .map
+            .lock()
+            .iter()
+            .map(|(k, e)| (k.clone(), e.value.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
     fn remove(&self, name: &str) -> bool {
         self.map.lock().remove(name).is_some()
     }
@@ -321,6 +333,22 @@ impl Registry {
 
     pub fn bulkheads(&self) -> Vec<Arc<Bulkhead>> {
         self.bulkheads.values()
+    }
+
+    /// The names of the retry policies the registry holds, sorted.
+    pub fn retry_names(&self) -> Vec<String> {
+        self.retries.names()
+    }
+
+    /// The rate limiters the registry holds, with their names, sorted by name (a read: no
+    /// limiter is marked as used). For exposition, where each needs its component name.
+    pub fn rate_limiters_named(&self) -> Vec<(String, Arc<RateLimiter>)> {
+        self.limiters.entries()
+    }
+
+    /// The bulkheads the registry holds, with their names, sorted by name (a read).
+    pub fn bulkheads_named(&self) -> Vec<(String, Arc<Bulkhead>)> {
+        self.bulkheads.entries()
     }
 
     /// A policy for `name`: its breaker and retry policy, plus a rate limiter and a bulkhead

@@ -72,6 +72,20 @@ pub struct HistoryEntry {
     pub recovery: Option<Recovery>,
 }
 
+/// One component's lifetime figures, for exposition (`breakwater_degradation_*`): every
+/// component that was ever degraded, degraded now or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentTotals {
+    pub component: Arc<str>,
+    /// Its level now (`none` when it is not degraded).
+    pub level: Level,
+    pub active: bool,
+    /// Degradations of this component started.
+    pub triggered_total: u64,
+    /// Fallbacks a strategy served for this component.
+    pub served_total: u64,
+}
+
 /// Lifetime statistics (not bounded by the history).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DegradationStats {
@@ -121,6 +135,8 @@ struct Inner {
     by_reason: [u64; 6],
     duration_sum: u128,
     duration_max: Option<Nanos>,
+    /// Per component: (degradations started, fallbacks served).
+    per_component: BTreeMap<Arc<str>, (u64, u64)>,
 }
 
 /// Events gathered under the lock, emitted after it is released.
@@ -236,6 +252,7 @@ impl Inner {
         }
         self.total_triggered += 1;
         self.by_reason[trigger as usize] += 1;
+        self.per_component.entry(component.clone()).or_default().0 += 1;
         p.event(
             EventKind::DegradationTriggered,
             component,
@@ -273,6 +290,7 @@ impl Inner {
 
     fn served(&mut self, component: &Arc<str>, strategy: &Arc<str>) {
         self.calls_served += 1;
+        self.per_component.entry(component.clone()).or_default().1 += 1;
         let Some(a) = self.active.get_mut(component) else {
             return;
         };
@@ -331,6 +349,7 @@ impl DegradationManager {
                 by_reason: [0; 6],
                 duration_sum: 0,
                 duration_max: None,
+                per_component: BTreeMap::new(),
             }),
             active_count: AtomicUsize::new(0),
             events: EventBus::default(),
@@ -709,6 +728,25 @@ impl DegradationManager {
         }
     }
 
+    /// Every component ever degraded, by name, with its level now and its lifetime totals
+    /// (what `breakwater_degradation_*` metrics show).
+    pub fn component_totals(&self) -> Vec<ComponentTotals> {
+        let g = self.inner.lock();
+        g.per_component
+            .iter()
+            .map(|(c, &(triggered, served))| {
+                let level = g.active.get(c).map_or(Level::None, |a| a.level);
+                ComponentTotals {
+                    component: c.clone(),
+                    level,
+                    active: g.active.contains_key(c),
+                    triggered_total: triggered,
+                    served_total: served,
+                }
+            })
+            .collect()
+    }
+
     // ----- events -----
 
     /// Listens to `degradation_triggered`, `degradation_recovered` and `fallback`.
@@ -884,6 +922,17 @@ mod tests {
                 EventKind::Fallback,
                 EventKind::DegradationRecovered
             ]
+        );
+        let t = m.component_totals();
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            (
+                &*t[0].component,
+                t[0].active,
+                t[0].triggered_total,
+                t[0].served_total
+            ),
+            ("svc", false, 1, 2)
         );
         let h = m.history();
         assert_eq!(h.len(), 1);

@@ -19,7 +19,8 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use manager::{
-    ActiveDegradation, DegradationManager, DegradationStats, HistoryEntry, Recovery,
+    ActiveDegradation, ComponentTotals, DegradationManager, DegradationStats, HistoryEntry,
+    Recovery,
 };
 pub use rules::{DegradationConfig, Rule};
 pub use strategy::{
