@@ -576,14 +576,17 @@ const ENV_PREFIXES: &[&str] = &[
 ];
 
 /// Applies environment variables (given by the host as name/value pairs) on top of a document
-/// value. Variables with one of breakwater's prefixes that it does not know, and values of the
-/// wrong type, are errors naming the variable.
+/// value, in name order. Variables with one of breakwater's prefixes that it does not know, and
+/// values of the wrong type, are errors naming the variable.
 pub fn apply_env<'a>(
     document: &mut Value,
     vars: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<(), ConfigErrors> {
     let mut errors = Vec::new();
     let names: Vec<&str> = ENV_VARS.iter().map(|v| v.name).collect();
+    // In name order, so every host (whatever order its environment lists) reports the same.
+    let mut vars: Vec<(&str, &str)> = vars.into_iter().collect();
+    vars.sort_unstable();
     for (name, raw) in vars {
         if !ENV_PREFIXES.iter().any(|p| name.starts_with(p)) {
             continue;

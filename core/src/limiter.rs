@@ -100,6 +100,8 @@ pub struct RateLimiter {
     capacity: u128,
     window_nanos: u128,
     bucket: Mutex<Bucket>,
+    /// `false` for a pass-through (a config section with `enabled: false`): never limits.
+    enabled: bool,
 }
 
 impl RateLimiter {
@@ -114,11 +116,22 @@ impl RateLimiter {
                 tokens: capacity,
                 last: now,
             }),
+            enabled: true,
         })
     }
 
     pub fn config(&self) -> &RateLimiterConfig {
         &self.config
+    }
+
+    /// This limiter as a pass-through (a config section with `enabled: false`): never limits.
+    pub fn pass_through(mut self) -> Self {
+        self.enabled = false;
+        self
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
     }
 
     fn refill(&self, b: &mut Bucket, now: Nanos) {
@@ -139,6 +152,9 @@ impl RateLimiter {
 
     /// Takes a token now, or says how long until one is there.
     pub fn try_acquire(&self, now: Nanos) -> Result<(), RateLimited> {
+        if !self.enabled {
+            return Ok(());
+        }
         let mut b = self.bucket.lock();
         self.refill(&mut b, now);
         if b.tokens >= SCALE {
@@ -155,6 +171,9 @@ impl RateLimiter {
     /// Reserves a token and returns how long the caller must wait before using it (zero when
     /// one is there now). Reservations queue up: each one waits behind the previous.
     pub fn reserve(&self, now: Nanos) -> Duration {
+        if !self.enabled {
+            return Duration::ZERO;
+        }
         let mut b = self.bucket.lock();
         self.refill(&mut b, now);
         if b.tokens >= SCALE {
@@ -172,6 +191,9 @@ impl RateLimiter {
 
     /// Whole tokens available now.
     pub fn available(&self, now: Nanos) -> u64 {
+        if !self.enabled {
+            return u64::MAX;
+        }
         let mut b = self.bucket.lock();
         self.refill(&mut b, now);
         (b.tokens / SCALE) as u64
@@ -257,6 +279,8 @@ struct Slots {
 pub struct Bulkhead {
     config: BulkheadConfig,
     slots: Mutex<Slots>,
+    /// `false` for a pass-through (a config section with `enabled: false`): admits everything.
+    enabled: bool,
 }
 
 impl Bulkhead {
@@ -265,7 +289,18 @@ impl Bulkhead {
         Ok(Self {
             config,
             slots: Mutex::new(Slots::default()),
+            enabled: true,
         })
+    }
+
+    /// This bulkhead as a pass-through (a config section with `enabled: false`).
+    pub fn pass_through(mut self) -> Self {
+        self.enabled = false;
+        self
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
     }
 
     pub fn config(&self) -> &BulkheadConfig {
@@ -274,6 +309,9 @@ impl Bulkhead {
 
     /// Takes a slot, joins the queue, or is refused.
     pub fn try_enter(&self) -> Admission {
+        if !self.enabled {
+            return Admission::Entered;
+        }
         let mut s = self.slots.lock();
         if s.in_flight < self.config.max_concurrent && s.queue.is_empty() {
             s.in_flight += 1;
@@ -294,6 +332,9 @@ impl Bulkhead {
     /// Frees a slot. When callers are queued, the slot passes straight to the first of them:
     /// the returned ticket is the one the host must wake (it now holds a slot).
     pub fn leave(&self) -> Option<Ticket> {
+        if !self.enabled {
+            return None;
+        }
         let mut s = self.slots.lock();
         match s.queue.pop_front() {
             Some(t) => Some(t), // the slot is handed over: in_flight unchanged

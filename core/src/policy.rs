@@ -215,7 +215,11 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn new(name: &str, parts: PolicyParts) -> Result<Self, ConfigErrors> {
+    pub fn new(name: &str, mut parts: PolicyParts) -> Result<Self, ConfigErrors> {
+        // A pass-through retry policy (its section is disabled) is no retry at all.
+        if parts.retry.as_ref().is_some_and(|r| !r.is_enabled()) {
+            parts.retry = None;
+        }
         let clock = match (&parts.clock, &parts.breaker) {
             (Some(c), Some(b)) if !c.same_as(b.clock()) => {
                 return Err(ConfigError::new(
@@ -320,6 +324,20 @@ impl Policy {
         let manager = self.degradation.as_ref()?;
         let ctx = self.fallback_context(call, input)?;
         manager.select_with(&ctx, accept)
+    }
+
+    /// The host served the call from a fallback (`strategy`: the chosen strategy's name, or
+    /// `None` for a plain fallback function): emits the policy's `fallback` event, with the
+    /// trigger as its reason.
+    pub fn fallback_served(&self, call: &PolicyCall, strategy: Option<&str>) {
+        if self.events.is_active() {
+            let mut e = self.event(EventKind::Fallback);
+            e.strategy = strategy.map(Arc::from);
+            e.reason = call.trigger().map(|t| t.as_str());
+            e.attempt = Some(call.attempts);
+            e.category = call.last_category;
+            self.events.emit(&e);
+        }
     }
 
     pub fn name(&self) -> &str {

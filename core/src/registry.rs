@@ -283,8 +283,14 @@ impl Registry {
             self.bounds,
             |_| true,
             || {
-                let config = overrides(self.document.read().retries.config_for(name))?;
-                RetryPolicy::new(config, entropy, None)
+                let doc = self.document.read();
+                let policy =
+                    RetryPolicy::new(overrides(doc.retries.config_for(name))?, entropy, None)?;
+                Ok(if doc.retries.enabled {
+                    policy
+                } else {
+                    policy.pass_through()
+                })
             },
         )
     }
@@ -303,8 +309,14 @@ impl Registry {
             self.bounds,
             |_| true,
             || {
-                let config = overrides(self.document.read().rate_limiters.config_for(name))?;
-                RateLimiter::new(config, now)
+                let doc = self.document.read();
+                let limiter =
+                    RateLimiter::new(overrides(doc.rate_limiters.config_for(name))?, now)?;
+                Ok(if doc.rate_limiters.enabled {
+                    limiter
+                } else {
+                    limiter.pass_through()
+                })
             },
         )
     }
@@ -321,8 +333,13 @@ impl Registry {
             self.bounds,
             |b| b.load() == (0, 0),
             || {
-                let config = overrides(self.document.read().bulkheads.config_for(name))?;
-                Bulkhead::new(config)
+                let doc = self.document.read();
+                let bulkhead = Bulkhead::new(overrides(doc.bulkheads.config_for(name))?)?;
+                Ok(if doc.bulkheads.enabled {
+                    bulkhead
+                } else {
+                    bulkhead.pass_through()
+                })
             },
         )
     }
@@ -541,5 +558,27 @@ mod tests {
             .unwrap();
         assert_eq!(a.state(), State::Disabled);
         assert_eq!(r.breaker("fresh").unwrap().state(), State::Disabled);
+    }
+
+    #[test]
+    fn disabled_sections_make_pass_through_components() {
+        let (_, r) = registry(
+            json!({"retry": {"enabled": false, "defaults": {"max_attempts": 5}},
+                   "rateLimiters": {"enabled": false, "defaults": {"maxRequests": 1}},
+                   "bulkheads": {"enabled": false, "defaults": {"maxConcurrent": 1}}}),
+            RegistryBounds::default(),
+        );
+        let retry = r.retry("a").unwrap();
+        let mut s = retry.begin(0);
+        let server = crate::classify::Classification::of(Category::Server);
+        assert_eq!(
+            retry.decide(&mut s, &server, 0),
+            crate::retry::Decision::GiveUp(crate::retry::GiveUpReason::NotRetryable)
+        );
+        let l = r.rate_limiter_with("a", Ok).unwrap();
+        assert!((0..10).all(|_| l.try_acquire(0).is_ok()));
+        let b = r.bulkhead_with("a", Ok).unwrap();
+        assert!((0..10).all(|_| b.try_enter() == crate::limiter::Admission::Entered));
+        assert!(r.policy("a").unwrap().parts().retry.is_none());
     }
 }

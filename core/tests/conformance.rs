@@ -622,7 +622,11 @@ fn run_step(ctx: &mut Ctx, step: &Map<String, Value>, expect: &Map<String, Value
                 ctx.clock.advance(max_wait);
                 s = policy.after_wait(&mut call, false);
             }
-            Step::Fallback(v) => break Some(verdict_json(&v, true)),
+            Step::Fallback(v) => {
+                // The host's fallback function serves the call.
+                policy.fallback_served(&call, None);
+                break Some(verdict_json(&v, true));
+            }
             Step::Done(v) => break Some(verdict_json(&v, false)),
         }
     };

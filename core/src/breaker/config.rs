@@ -158,7 +158,11 @@ impl BreakerConfig {
         }
         let mut rate = |field, v: f64| {
             if !in_rate(v) {
-                errs.push(sp.error(field, || v.to_string(), RATE));
+                let mut e = sp.error(field, || v.to_string(), RATE);
+                if e.key.ends_with("errorThresholdPercentage") {
+                    e.allowed = "a percentage in (0, 100]".into();
+                }
+                errs.push(e);
             }
         };
         rate("failure_rate_threshold", self.failure_rate_threshold);

@@ -85,6 +85,8 @@ pub struct RetryPolicy {
     /// SplitMix64 state of the policy's stream; advancing it is one atomic add.
     stream: AtomicU64,
     budget: Option<std::sync::Arc<RetryBudget>>,
+    /// `false` for a pass-through (a config section with `enabled: false`): one attempt only.
+    enabled: bool,
 }
 
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -109,7 +111,19 @@ impl RetryPolicy {
             config,
             stream: AtomicU64::new(seed),
             budget,
+            enabled: true,
         })
+    }
+
+    /// This policy as a pass-through: every failure is final and reaches the caller unchanged,
+    /// as if no retry were configured.
+    pub fn pass_through(mut self) -> Self {
+        self.enabled = false;
+        self
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
     }
 
     pub fn config(&self) -> &RetryConfig {
@@ -125,7 +139,9 @@ impl RetryPolicy {
         let state = self.stream.fetch_add(GAMMA, Ordering::Relaxed);
         // SplitMix64 output k is mix(seed + (k + 1) * gamma): replay it from the claimed state.
         let call_seed = SplitMix64::new(state).next_u64();
-        if let Some(b) = &self.budget {
+        if let Some(b) = &self.budget
+            && self.enabled
+        {
             b.deposit(now);
         }
         RetryState {
@@ -139,7 +155,10 @@ impl RetryPolicy {
     /// Decides what follows the failed attempt `state.attempts()` at `now`.
     pub fn decide(&self, state: &mut RetryState, failure: &Classification, now: Nanos) -> Decision {
         let c = &self.config;
-        if !c.retry_on.contains(failure.category) || (!c.idempotent && !failure.not_sent) {
+        if !self.enabled
+            || !c.retry_on.contains(failure.category)
+            || (!c.idempotent && !failure.not_sent)
+        {
             return Decision::GiveUp(GiveUpReason::NotRetryable);
         }
         if state.attempts >= c.max_attempts {
