@@ -428,10 +428,13 @@ export interface ExecutionInfo<R> {
   readonly value: R
   /** Whether the fallback produced the value. */
   readonly fromFallback: boolean
-  /** The fallback's name, when it served. */
+  /** The degradation strategy that served (undefined for a live value or a plain fallback function). */
   readonly strategy: string | undefined
-  /** Why the fallback served (a give-up reason, 'circuit_open'..., or 'error'). */
-  readonly reason: string | undefined
+  /** The serving strategy's kind. */
+  readonly kind: StrategyKind | undefined
+  /** Why the call fell back: the degradation trigger (undefined for a live value). */
+  readonly reason: Trigger | undefined
+  /** A cached response served after its TTL (stale-if-error). */
   readonly stale: boolean
   /** Attempts made. */
   readonly attempts: number
@@ -458,16 +461,25 @@ export interface FallbackInfo {
   readonly attempts: number
   /** Why the pipeline failed: a give-up reason, 'circuit_open'..., or 'error'. */
   readonly reason: string
+  /** The degradation trigger behind the error. */
+  readonly trigger: Trigger | undefined
   readonly component: string
 }
 
 export interface PolicyOptions<R = unknown> {
   breaker?: CircuitBreaker
   retry?: Retry
+  /** Refuses attempts beyond its rate (RATE_LIMITED, final: never retried). */
+  rateLimiter?: RateLimiter
+  /** Limits attempts in flight; a queued attempt waits to be handed a slot (BULKHEAD_FULL when it cannot). */
+  bulkhead?: Bulkhead
   /** Ms per attempt: the attempt's signal aborts and it counts as a `timeout` failure. */
   timeout?: number
-  /** Serves a value instead of any error (cancellation excepted). */
-  fallback?: (error: unknown, context: any, info: FallbackInfo) => R | PromiseLike<R>
+  /**
+   * Serves a value instead of any error (cancellation excepted): a function, or a Fallback
+   * (a degradation manager's strategies, a response cache, and a last-resort function).
+   */
+  fallback?: ((error: unknown, context: any, info: FallbackInfo) => R | PromiseLike<R>) | Fallback<R>
   /** The parts' clock (they must share one). */
   clock?: ManualClock
   /** The component name of its events (default: the breaker's name, else 'policy'). */
@@ -476,12 +488,14 @@ export interface PolicyOptions<R = unknown> {
   isFailure?: (result: any) => boolean
 }
 
-/** Fallback, retry, circuit breaker, timeout, the call: outermost first. Every part optional. */
+/** Fallback, retry, circuit breaker, rate limiter, bulkhead, timeout, the call: outermost first. Every part optional. */
 export declare class Policy<FB = never> {
   constructor(options?: PolicyOptions<FB>)
   readonly name: string
   readonly breaker: CircuitBreaker | undefined
   readonly retry: Retry | undefined
+  readonly rateLimiter: RateLimiter | undefined
+  readonly bulkhead: Bulkhead | undefined
   readonly clock: ManualClock | undefined
   readonly timeout: number | undefined
   execute<R>(fn: (context: undefined, info: CallInfo) => R): Promise<Awaited<R> | FB>
@@ -497,3 +511,601 @@ export declare function classifyFailure(
   error: unknown,
   options?: { clock?: ManualClock },
 ): { category: Category; notSent: boolean; retryAfter: number | undefined }
+
+// ---- rate limiter and bulkhead ------------------------------------------------------------------
+
+export interface RateLimiterOptions {
+  /** Requests per `timeWindow`. Default 100. */
+  maxRequests?: number
+  /** Ms over which `maxRequests` refill. Default 1000. */
+  timeWindow?: number
+  /** The bucket's capacity (the largest burst). Default `maxRequests`. */
+  burstLimit?: number
+  /** The clock (default: the system clock). */
+  clock?: ManualClock
+  /** The component name of its errors. Default 'rate_limiter'. */
+  name?: string
+}
+
+/** A token bucket: at most `maxRequests` per `timeWindow` ms, bursts up to `burstLimit`; starts full. */
+export declare class RateLimiter {
+  constructor(options?: RateLimiterOptions)
+  readonly name: string
+  readonly clock: ManualClock | undefined
+  readonly maxRequests: number
+  /** Ms. */
+  readonly timeWindow: number
+  readonly burstLimit: number
+  /** Takes a token if one is there now. */
+  tryAcquire(): boolean
+  /** Reserves a token: the ms to wait before using it (0: now). Reservations queue up; a reserved token is spent. */
+  reserve(): number
+  /** Whole tokens available now. */
+  available(): number
+  /** Waits for a token (reserve, then sleep on the limiter's clock); the signal stops the sleep. */
+  acquire(options?: ExecuteOptions): Promise<void>
+  /** Runs fn when a token is there now; else rejects with a RateLimitedError (its `retryAfter` in ms). */
+  execute<R>(fn: (context: undefined, info: CallInfo) => R): Promise<Awaited<R>>
+  execute<C, R>(fn: (context: C, info: CallInfo) => R, context: C, options?: ExecuteOptions): Promise<Awaited<R>>
+}
+
+export interface BulkheadOptions {
+  /** Calls in flight at once. Default 25. */
+  maxConcurrent?: number
+  /** Calls that may wait for a slot. Default 0 (no queue). */
+  maxQueue?: number
+  /** Ms a queued call waits at most. Default 0 (no queue). */
+  maxWait?: number
+  /** The clock the waits run on (default: the system clock). */
+  clock?: ManualClock
+  /** The component name of its errors. Default 'bulkhead'. */
+  name?: string
+}
+
+/** Concurrency isolation: `maxConcurrent` calls at once, up to `maxQueue` more waiting (FIFO, at most `maxWait` ms). */
+export declare class Bulkhead {
+  constructor(options?: BulkheadOptions)
+  readonly name: string
+  readonly clock: ManualClock | undefined
+  readonly maxConcurrent: number
+  readonly maxQueue: number
+  /** Ms. */
+  readonly maxWait: number
+  /** Calls holding a slot now. */
+  readonly inFlight: number
+  /** Calls waiting for a slot now. */
+  readonly queued: number
+  /**
+   * Runs fn in a slot (held until fn settles). When every slot is taken the call queues and is
+   * started by the call that frees a slot; it rejects with a BulkheadFullError when there is no
+   * room or `maxWait` passes, and with `signal.reason` when aborted while queued.
+   */
+  execute<R>(fn: (context: undefined, info: CallInfo) => R): Promise<Awaited<R>>
+  execute<C, R>(fn: (context: C, info: CallInfo) => R, context: C, options?: ExecuteOptions): Promise<Awaited<R>>
+}
+
+// ---- config documents and the registry ----------------------------------------------------------
+
+/** Keys of a config section, as config files write them (camelCase in ms, or snake_case with `_ms`). */
+export type ConfigSettings = { readonly [key: string]: unknown }
+
+/** Breaker settings in a config document: the option names, plus the seeds' `timeout` (recovery timeout, ms). */
+export type BreakerSettings = Omit<CircuitBreakerOptions, 'timeout' | 'clock' | 'classify' | 'isFailure'> & {
+  /** The recovery timeout in ms (the seeds' name). */
+  timeout?: number
+} & ConfigSettings
+
+export type RetrySettings = Omit<RetryOptions, 'clock' | 'classify' | 'isFailure' | 'budget' | 'seed'> & {
+  seed?: number
+  budget?: RetryBudgetOptions
+} & ConfigSettings
+
+/** A component kind's section: `defaults`, per-name overrides, and `enabled: false` for a pass-through. */
+export interface ConfigSection<S> {
+  enabled?: boolean
+  defaults?: S
+  agentSpecific?: { readonly [name: string]: S }
+  agent_specific?: { readonly [name: string]: S }
+}
+
+/** A config document (contract section 1, "Config files"); sections in either spelling. */
+export interface ConfigDocument {
+  circuitBreakers?: ConfigSection<BreakerSettings> | BreakerSettings
+  circuit_breakers?: ConfigSection<BreakerSettings> | BreakerSettings
+  retry?: ConfigSection<RetrySettings> | RetrySettings
+  retries?: ConfigSection<RetrySettings> | RetrySettings
+  rateLimiters?: ConfigSection<ConfigSettings> | ConfigSettings
+  rate_limiters?: ConfigSection<ConfigSettings> | ConfigSettings
+  bulkheads?: ConfigSection<ConfigSettings> | ConfigSettings
+  degradationRules?: readonly unknown[]
+  degradation_rules?: readonly unknown[]
+  degradation?: ConfigSettings
+  healthChecks?: ConfigSettings
+  health_checks?: ConfigSettings
+  monitoring?: ConfigSettings
+  slo?: ConfigSettings
+}
+
+/** `true` applies process.env's breakwater variables on top of the document; an object gives them explicitly. */
+export type EnvOption = boolean | { readonly [name: string]: string | undefined }
+
+export interface RegistryOptions {
+  /** The clock of everything the registry makes (default: the system clock). */
+  clock?: ManualClock
+  /** Components of each kind kept at most (least recently used closed ones go first). Default: no bound. */
+  maxSize?: number
+  /** Ms after which an unused component may go. Default: never. */
+  idleTtl?: number
+}
+
+export interface RegistryPolicyOptions<FB = never> {
+  /** Ms per attempt. */
+  timeout?: number
+  /** A function, or a Fallback (strategies and a cache) on the registry's clock. */
+  fallback?: ((error: unknown, context: any, info: FallbackInfo) => FB | PromiseLike<FB>) | Fallback<FB>
+  classify?: (errorOrResult: unknown) => Category | undefined | null
+  isFailure?: (result: any) => boolean
+}
+
+/** Breaker options a registry takes as code arguments (applied when the name is first made). */
+export type RegistryBreakerOptions = Omit<CircuitBreakerOptions, 'clock'>
+/** The seed API's options: `timeout` is the recovery timeout in ms. */
+export type AgentBreakerOptions = Omit<CircuitBreakerOptions, 'clock' | 'timeout'> & { timeout?: number }
+
+/** Named components made on first use from one config document, on one clock. */
+export declare class Registry {
+  constructor(options?: RegistryOptions)
+  /** From a config object (either spelling); `env` applies environment variables on top. */
+  static fromObject(document: ConfigDocument, options?: RegistryOptions & { env?: EnvOption }): Registry
+  /** From a JSON or TOML file (by extension); `env` applies environment variables on top. */
+  static fromFile(path: string, options?: RegistryOptions & { env?: EnvOption }): Registry
+  readonly clock: ManualClock | undefined
+  /** Whether this is the process-wide registry (shared by every worker thread). */
+  readonly processWide: boolean
+  /** Bumped by every reload. */
+  readonly generation: number
+  breakerNames(): string[]
+  /** The breaker named `name` (layered config: defaults, agentSpecific, then `overrides` on first use). */
+  breaker(name: string, overrides?: RegistryBreakerOptions): CircuitBreaker
+  /** The seed API: like `breaker`, where `timeout` is the recovery timeout in ms. */
+  getAgentCircuitBreaker(name: string, options?: AgentBreakerOptions): CircuitBreaker
+  /** A snapshot of the breaker named `name`; undefined when there is none (none is made). */
+  getCircuitBreakerStatus(name: string): BreakerSnapshot | undefined
+  /** False when there is no breaker by that name. */
+  forceCloseCircuitBreaker(name: string): boolean
+  forceOpenCircuitBreaker(name: string): boolean
+  resetCircuitBreaker(name: string): boolean
+  /** The retry policy named `name` (rebuilt after a reload). */
+  retry(name: string): Retry
+  rateLimiter(name: string, overrides?: Omit<RateLimiterOptions, 'clock' | 'name'>): RateLimiter
+  bulkhead(name: string, overrides?: Omit<BulkheadOptions, 'clock' | 'name'>): Bulkhead
+  /** Breaker and retry for `name`, plus a rate limiter / bulkhead when the document has those sections. */
+  policy<FB = never>(name: string, options?: RegistryPolicyOptions<FB>): Policy<FB>
+  /** Applies a new document: breakers keep their state; invalid documents throw and change nothing. */
+  reload(document: ConfigDocument, options?: { env?: EnvOption }): void
+}
+
+/** The process-wide registry: the breaker named X is the same breaker in every worker thread. */
+export declare const registry: Registry
+
+// ---- agent managers -----------------------------------------------------------------------------
+
+/** The names of `T`'s methods. */
+export type MethodKeys<T> = { [K in keyof T]-?: T[K] extends (...args: any[]) => any ? K : never }[keyof T] & string
+
+/** `T` with the methods in `M` guarded: same parameters, a Promise of the result (or of the fallback's value). */
+export type GuardedAgentManager<T, M extends keyof T = MethodKeys<T>, FB = never> = {
+  [K in keyof T]: K extends M ? (T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R> | FB> : T[K]) : T[K]
+}
+
+/** What an agent fallback learns about the call. */
+export interface AgentCallInfo {
+  readonly agentName: string
+  readonly method: string
+  readonly args: readonly unknown[]
+  readonly attempts: number
+  /** Why the pipeline failed: a give-up reason ('max_attempts'...), 'circuit_open'..., or 'error'. */
+  readonly reason: string
+}
+
+export interface AgentOptions<FB = never> {
+  /**
+   * Serves a value instead of the agent's error (cancellation excepted); or a Fallback
+   * (degradation strategies and a response cache; its strategies see the call's context
+   * `{ agentName, method, args }`).
+   */
+  fallback?: ((error: unknown, info: AgentCallInfo) => FB | PromiseLike<FB>) | Fallback<FB>
+  /** Ms per attempt. */
+  timeout?: number
+  classify?: (errorOrResult: unknown) => Category | undefined | null
+  isFailure?: (result: any) => boolean
+}
+
+export interface WrapAgentManagerOptions<M extends string = string, FB = never> extends AgentOptions<FB> {
+  /** Where the agents' components come from. Default: a Registry made from the sections below (and `clock`), else the process-wide `registry`. */
+  registry?: Registry
+  circuitBreakers?: ConfigSection<BreakerSettings> | BreakerSettings
+  circuit_breakers?: ConfigSection<BreakerSettings> | BreakerSettings
+  retry?: ConfigSection<RetrySettings> | RetrySettings
+  retries?: ConfigSection<RetrySettings> | RetrySettings
+  rateLimiters?: ConfigSection<ConfigSettings> | ConfigSettings
+  bulkheads?: ConfigSection<ConfigSettings> | ConfigSettings
+  clock?: ManualClock
+  env?: EnvOption
+  /** The methods to guard. Default: every method. */
+  methods?: readonly M[]
+  /** The agent a call is for (undefined: run it unguarded). Default: the first argument when it is a string. */
+  agentNameOf?: (args: unknown[], method: string) => string | undefined
+  /** Per-agent host options (breaker and retry settings go in the sections' `agentSpecific`). */
+  agentSpecific?: { readonly [agentName: string]: AgentOptions<FB> }
+}
+
+/**
+ * Guards every agent call of `agentManager` with that agent's breaker, retry and fallback (from
+ * a registry, with per-agent overrides); the result has the same methods, each returning a Promise.
+ */
+export declare function wrapAgentManager<T extends object, M extends MethodKeys<T> = MethodKeys<T>, FB = never>(
+  agentManager: T,
+  options?: WrapAgentManagerOptions<M, FB>,
+): GuardedAgentManager<T, M, FB>
+
+// ---- degradation, fallback strategies, the response cache ----------------------------------------
+
+/** Degradation levels, ordered. */
+export type Level = 'none' | 'partial' | 'significant' | 'severe' | 'critical'
+/** Why a component is degraded. */
+export type Trigger = 'circuit_breaker_open' | 'timeout' | 'rate_limited' | 'error_rate' | 'health_check_failed' | 'manual'
+export type StrategyKind = 'cached_response' | 'simplified_response' | 'fallback_target' | 'offline_response' | 'custom'
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'critical' | 'unknown'
+
+/** What a strategy (and its `canHandle`) learns about a failed call. */
+export interface StrategyContext {
+  readonly component: string
+  readonly trigger: Trigger
+  readonly severity: Level
+  readonly error: unknown
+  readonly attempts: number
+  readonly cacheKey: string | undefined
+  /** The call's context (what `execute` was given; a wrapped function's arguments). */
+  readonly context: unknown
+  /** A cached response would be served stale. */
+  readonly stale?: boolean
+}
+
+/** A fallback strategy. Kinds other than `cached_response` produce their answer with `execute` or `value`. */
+export interface Strategy<R = unknown> {
+  name: string
+  kind?: StrategyKind
+  /** Lower numbers are tried first (0..=1000000). Default 0. */
+  priority?: number
+  description?: string
+  /** The availability flag (`setAvailable`). Default true. */
+  available?: boolean
+  /** The triggers it serves (all when absent). */
+  handles?: readonly Trigger[]
+  canHandle?: (context: StrategyContext) => boolean
+  isAvailable?: () => boolean
+  execute?: (context: StrategyContext) => R | PromiseLike<R>
+  value?: R
+}
+
+/** A rule as the seed writes it (`degradationRules`). */
+export interface DegradationRule {
+  name?: string
+  conditions: { reasons: readonly Trigger[]; component?: string }
+  severityThreshold?: Level
+  severity_threshold?: Level
+  strategy: string
+  priority?: number
+  enabled?: boolean
+}
+
+export interface DegradationManagerOptions {
+  rules?: readonly DegradationRule[]
+  degradationRules?: readonly DegradationRule[]
+  /** Degradations kept in the history. Default 1000. */
+  maxHistory?: number
+  /** Recover when the trigger clears. Default true. */
+  autoRecovery?: boolean
+  /** false: chooses nothing, records nothing. Default true. */
+  enabled?: boolean
+  clock?: ManualClock
+}
+
+export interface FallbackChoice {
+  readonly strategy: string
+  readonly kind: StrategyKind
+  /** The rule that named it; undefined when picked by priority. */
+  readonly rule: string | undefined
+  readonly trigger: Trigger
+  readonly severity: Level
+  readonly stale: boolean
+}
+
+export interface FallbackDecisionContext {
+  component: string
+  trigger: Trigger
+  /** Default: the trigger's own severity. */
+  severity?: Level
+  category?: Category
+  attempts?: number
+  cacheKey?: string
+  /** What the response cache would serve for the call. */
+  cached?: 'fresh' | 'stale'
+}
+
+export interface ActiveDegradation {
+  readonly component: string
+  readonly level: Level
+  readonly trigger: Trigger
+  /** Ms on the manager's clock when it started. */
+  readonly since: number
+  /** Wall time when it started. */
+  readonly startedAt: number
+  readonly strategy: string | undefined
+  readonly callsServed: number
+}
+
+export interface DegradationHistoryEntry {
+  readonly component: string
+  readonly trigger: Trigger
+  readonly level: Level
+  readonly since: number
+  readonly startedAt: number
+  /** Ms; undefined while active. */
+  readonly duration: number | undefined
+  readonly strategy: string | undefined
+  readonly callsServed: number
+  readonly recovery: 'auto' | 'forced' | undefined
+}
+
+export interface DegradationStatistics {
+  readonly active: number
+  readonly totalTriggered: number
+  readonly totalRecovered: number
+  readonly callsServed: number
+  readonly mostFrequentReason: Trigger | undefined
+  /** Ms, over the degradations that ended. */
+  readonly meanDuration: number | undefined
+  readonly maxDuration: number | undefined
+}
+
+interface DegradationEventBase extends EventBase {
+  readonly reason: Trigger
+  readonly severity: Level
+  readonly strategy?: string
+}
+export interface DegradationTriggeredEvent extends DegradationEventBase {
+  readonly kind: 'degradation_triggered'
+}
+export interface DegradationRecoveredEvent extends DegradationEventBase {
+  readonly kind: 'degradation_recovered'
+  readonly duration: number
+}
+export interface FallbackEvent extends DegradationEventBase {
+  readonly kind: 'fallback'
+}
+export interface DegradationEvents {
+  degradationTriggered: DegradationTriggeredEvent
+  degradationRecovered: DegradationRecoveredEvent
+  fallback: FallbackEvent
+}
+
+/** Which components are degraded, which strategy serves a failed call, recovery, history. */
+export declare class DegradationManager {
+  constructor(options?: DegradationManagerOptions)
+  readonly clock: ManualClock | undefined
+  autoRecovery: boolean
+  readonly overallLevel: Level
+  configure(options: Omit<DegradationManagerOptions, 'clock'>): void
+  /** Registers (or replaces in place) a strategy; whether one was replaced. */
+  register(strategy: Strategy): boolean
+  unregister(name: string): boolean
+  setAvailable(name: string, available: boolean): boolean
+  strategies(): Array<{ name: string; kind: StrategyKind; priority: number; description: string; available: boolean; handles: Trigger[] | undefined }>
+  /** The decision for a failed call, recording nothing. */
+  choose(context: FallbackDecisionContext): FallbackChoice | undefined
+  /** The decision, recorded: the component is degraded and the fallback counted. */
+  select(context: FallbackDecisionContext): FallbackChoice | undefined
+  trigger(component: string, trigger: Trigger, severity?: Level): boolean
+  triggerCleared(component: string, trigger: Trigger): boolean
+  reportSuccess(component: string): boolean
+  onBreakerState(component: string, state: State): boolean
+  onHealthStatus(component: string, status: HealthStatus): boolean
+  /** Follows a breaker's state changes; returns a function that stops. */
+  watch(breaker: CircuitBreaker): () => void
+  forceRecovery(component: string): boolean
+  forceRecoveryAll(): number
+  level(component: string): Level
+  active(component: string): ActiveDegradation | undefined
+  activeAll(): ActiveDegradation[]
+  history(): DegradationHistoryEntry[]
+  statistics(): DegradationStatistics
+  on<K extends keyof DegradationEvents>(event: K, listener: (event: DegradationEvents[K]) => void): () => void
+}
+
+export interface ResponseCacheOptions {
+  /** Ms an entry is fresh. Default 300000. */
+  ttl?: number
+  /** Entries kept (least recently used go first). Default 1000. */
+  maxEntries?: number
+  /** Serve an expired entry (marked stale) when the live call fails. Default true. */
+  staleIfError?: boolean
+  clock?: ManualClock
+}
+
+/** The last good answers: TTL, LRU, stale-if-error (the core owns keys and expiry; values stay in JS). */
+export declare class ResponseCache<V = unknown> {
+  constructor(options?: ResponseCacheOptions)
+  readonly clock: ManualClock | undefined
+  readonly config: { ttl: number; maxEntries: number; staleIfError: boolean }
+  readonly size: number
+  put(key: string, value: V, options?: { ttl?: number }): { replaced: V | undefined; evicted: string | undefined }
+  /** The fresh value, or undefined. */
+  get(key: string): V | undefined
+  /** The live call failed: the entry (stale under stale-if-error), or undefined. */
+  onError(key: string): { value: V; stale: boolean } | undefined
+  /** What `onError` would serve. Pure. */
+  status(key: string): 'fresh' | 'stale' | undefined
+  remove(key: string): V | undefined
+  clear(): string[]
+  purgeExpired(): string[]
+  /** Least to most recently used. */
+  keys(): string[]
+  stats(): { entries: number; hits: number; staleHits: number; misses: number; evictions: number }
+  configure(options: Omit<ResponseCacheOptions, 'clock'>): string[]
+}
+
+export interface FallbackOptions<R = unknown> {
+  /** Chooses the strategy (default: a new DegradationManager with `rules`). */
+  manager?: DegradationManager
+  rules?: readonly DegradationRule[]
+  /** Registered on the manager. */
+  strategies?: ReadonlyArray<Strategy<R>>
+  /** Keeps each call's last good answer for `cached_response` (true: default options). */
+  cache?: ResponseCache | ResponseCacheOptions | true
+  /** The call's cache key (default: the function's identity, the component and canonical JSON of the context). */
+  cacheKey?: (context: any) => string | undefined
+  /** Serves when no strategy does. */
+  fallback?: (error: unknown, context: any, info: FallbackInfo) => R | PromiseLike<R>
+  clock?: ManualClock
+  name?: string
+}
+
+/** A policy's fallback built from degradation strategies, a response cache and a last-resort function. */
+export declare class Fallback<R = unknown> {
+  constructor(options?: FallbackOptions<R>)
+  readonly manager: DegradationManager
+  readonly cache: ResponseCache | undefined
+  readonly clock: ManualClock | undefined
+  execute<T>(fn: (context: undefined, info: CallInfo) => T): Promise<Awaited<T> | R>
+  execute<C, T>(fn: (context: C, info: CallInfo) => T, context: C, options?: ExecuteOptions): Promise<Awaited<T> | R>
+  executeWithInfo<T>(fn: (context: undefined, info: CallInfo) => T): Promise<ExecutionInfo<Awaited<T> | R>>
+  executeWithInfo<C, T>(fn: (context: C, info: CallInfo) => T, context: C, options?: ExecuteOptions): Promise<ExecutionInfo<Awaited<T> | R>>
+}
+
+// ---- health checks -------------------------------------------------------------------------------
+
+export type CheckKind = 'liveness' | 'readiness' | 'startup'
+
+export interface HealthCheckOptions {
+  kind?: CheckKind
+  /** Ms between runs. Default 30000. */
+  interval?: number
+  /** Ms one run may take. Default 5000. */
+  timeout?: number
+  /** Failed runs in a row before the check counts as failing. Default 3. */
+  failureThreshold?: number
+  critical?: boolean
+}
+
+export interface HealthRegistryOptions extends HealthCheckOptions {
+  /** false: checks are not run (the registry still answers). */
+  enabled?: boolean
+  maxHistory?: number
+  agentSpecific?: { readonly [check: string]: HealthCheckOptions }
+  /** The overall status's name in events. Default 'health'. */
+  name?: string
+  clock?: ManualClock
+}
+
+/** What a check function may return. */
+export type CheckOutcome = HealthStatus | boolean | void | { status?: HealthStatus; healthy?: boolean; message?: string; metadata?: Record<string, unknown> }
+
+export interface HealthResult {
+  readonly status: HealthStatus
+  readonly message?: string
+  /** Ms. */
+  readonly latency: number
+  readonly at: number
+  readonly failed: boolean
+  readonly timedOut: boolean
+}
+
+export interface HealthCheckView {
+  readonly name: string
+  readonly kind: CheckKind
+  readonly critical: boolean
+  readonly status: HealthStatus
+  readonly failing: boolean
+  readonly stale: boolean
+  readonly consecutiveFailures: number
+  readonly reportsTotal: number
+  readonly failuresTotal: number
+  readonly last?: HealthResult
+  readonly isCheck: boolean
+  readonly dependency: boolean
+  readonly breakerState?: State
+  readonly degraded: boolean
+}
+
+export interface HealthReport {
+  readonly status: HealthStatus
+  readonly liveness: HealthStatus
+  readonly readiness: HealthStatus
+  readonly startup: HealthStatus
+  readonly live: boolean
+  readonly ready: boolean
+  readonly started: boolean
+  readonly checks: HealthCheckView[]
+  readonly at: number
+}
+
+export interface HealthChangedEvent extends EventBase {
+  readonly kind: 'health_changed'
+  /** The new status. */
+  readonly reason: HealthStatus
+  /** The check's consecutive failures. */
+  readonly attempt?: number
+}
+
+/** Health checks run on their intervals with timeouts (unreferenced timers), their dependencies, and the aggregate. */
+export declare class HealthRegistry {
+  constructor(options?: HealthRegistryOptions)
+  readonly clock: ManualClock | undefined
+  readonly enabled: boolean
+  readonly ready: boolean
+  readonly live: boolean
+  /** Registers a check run every `interval` with its `timeout` (first run at once); without `fn` it is reported to by hand. */
+  register(name: string, fn?: (info: { signal: AbortSignal }) => CheckOutcome | PromiseLike<CheckOutcome>, options?: HealthCheckOptions): Required<HealthCheckOptions>
+  unregister(name: string): boolean
+  addDependency(name: string, options?: { critical?: boolean; breaker?: CircuitBreaker }): void
+  /** A dependency on `breaker`, under its name. */
+  addBreaker(breaker: CircuitBreaker, options?: { critical?: boolean }): void
+  removeDependency(name: string): boolean
+  /** Degraded components (per the manager) count as failing dependencies. */
+  useDegradation(manager: DegradationManager | undefined): void
+  setDegraded(name: string, degraded: boolean): void
+  report(name: string, status: HealthStatus, options?: { message?: string; latency?: number; metadata?: Record<string, unknown> }): HealthCheckView
+  /** Evaluates now, announcing changes ('healthChanged'). */
+  evaluate(): HealthReport
+  /** A pure read. */
+  snapshot(): HealthReport
+  check(name: string): HealthCheckView | undefined
+  history(name: string, limit?: number): HealthResult[]
+  /** Runs every check once now. */
+  runChecks(): Promise<HealthReport>
+  start(): void
+  stop(): void
+  on(event: 'healthChanged', listener: (event: HealthChangedEvent) => void): () => void
+}
+
+// ---- metrics -------------------------------------------------------------------------------------
+
+export interface PrometheusOptions {
+  /** Default: the process-wide registry. */
+  registries?: Registry | readonly Registry[]
+  breakers?: CircuitBreaker | readonly CircuitBreaker[]
+  policies?: Policy<any> | ReadonlyArray<Policy<any>>
+  rateLimiters?: RateLimiter | readonly RateLimiter[]
+  bulkheads?: Bulkhead | readonly Bulkhead[]
+  degradation?: DegradationManager | readonly DegradationManager[]
+  health?: HealthRegistry
+}
+
+/** The Prometheus text exposition (format 0.0.4) of the given components (docs/metrics.md). */
+export declare const prometheus: {
+  (options?: PrometheusOptions): string
+  /** `text/plain; version=0.0.4; charset=utf-8` */
+  readonly contentType: string
+}

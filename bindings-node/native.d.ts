@@ -9,6 +9,29 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Concurrency isolation with a FIFO hand-over queue. */
+export declare class NativeBulkhead {
+  constructor(json: string)
+  /**
+   * Takes a slot (0), is refused (-1), or is queued: the waiter's id (> 0), woken through
+   * the thread's inbox when a slot is handed over; then call `resume`.
+   */
+  enter(): number
+  /**
+   * The queued call `id` stopped waiting: `woken` when its wake arrived, `false` when it
+   * gave up (timeout, cancellation). Returns whether it now holds a slot (`leave` it).
+   */
+  resume(id: number, woken: boolean): boolean
+  /** Frees a slot; the next queued call (on any thread) is woken with it. */
+  leave(): void
+  /** `[in flight, queued]`. */
+  load(): Array<number>
+  maxConcurrent(): number
+  maxQueue(): number
+  /** Ms a queued call waits at most. */
+  maxWait(): number
+}
+
 /** The native circuit breaker (wrapped by the JS `CircuitBreaker`). */
 export declare class NativeCircuitBreaker {
   /**
@@ -16,14 +39,19 @@ export declare class NativeCircuitBreaker {
    * `checkBreakerConfig` (an invalid one throws `CONFIG_INVALID` here).
    */
   constructor(name: string, config: string, clock?: NativeManualClock | undefined | null)
+  /** The id of this wrapper's event queue (the `-id` message of `takeLocal`). */
+  get queueId(): number
   get name(): string
   /**
    * A token >= 0 for a granted permit; a rejection is negative: -1 forced open (no
    * retry-after), -2 half-open full (retry-after 0), -(3 + retry-after ms) open.
    */
   acquire(): number
-  /** The handle of this breaker for the raw fast function (`fastFunction()`). */
-  get handle(): number
+  /**
+   * This breaker's raw hot-path function, `f(op, a, b) -> number` (see `fast.rs`): 0
+   * acquire, 1 success(token), 2 failure(token, category), 3 release(token), 4 state.
+   */
+  fastFunction(): (op: number, a?: number, b?: number, c?: number) => number | undefined
   recordSuccess(token: number): void
   /**
    * A failure of category `category` (an index into `categoryNames()`); the breaker
@@ -54,6 +82,94 @@ export declare class NativeCircuitBreaker {
   permitsInFlight(): number
 }
 
+export declare class NativeDegradationManager {
+  /**
+   * `json`: settings and rules in config-file spelling (`maxHistory`, `autoRecovery`,
+   * `enabled`, `degradationRules`); check it with `checkDegradationConfig` first.
+   */
+  constructor(json: string, clock?: NativeManualClock | undefined | null)
+  /**
+   * Applies settings (and rules, when given) over the live ones; the problems, empty when
+   * applied.
+   */
+  configure(json: string): Array<NativeConfigError>
+  /**
+   * Registers (or replaces in place) a strategy; whether one was replaced. `handles`: the
+   * triggers it serves (all when absent).
+   */
+  register(name: string, kind: string, priority: number, description: string, available: boolean, handles?: Array<string> | undefined | null): boolean
+  unregister(name: string): boolean
+  setAvailable(name: string, available: boolean): boolean
+  strategies(): Array<NativeStrategyInfo>
+  /** The decision for `ctx`, recording nothing. */
+  choose(ctx: NativeFallbackContext, accept?: Accept | undefined | null): NativeChoice | null
+  /** The decision for `ctx`, recorded: the component is degraded and the fallback counted. */
+  select(ctx: NativeFallbackContext, accept?: Accept | undefined | null): NativeChoice | null
+  /**
+   * Degrades `component`: at `severity`, or at the level a health `status` implies, or at
+   * the trigger's own level.
+   */
+  trigger(component: string, triggerName: string, severity?: string | undefined | null, status?: string | undefined | null): boolean
+  triggerCleared(component: string, triggerName: string): boolean
+  reportSuccess(component: string): boolean
+  onBreakerState(component: string, state: string): boolean
+  onHealthStatus(component: string, status: string): boolean
+  forceRecovery(component: string): boolean
+  forceRecoveryAll(): number
+  autoRecovery(): boolean
+  setAutoRecovery(on: boolean): void
+  level(component: string): string
+  overallLevel(): string
+  active(component: string): NativeActive | null
+  activeAll(): Array<NativeActive>
+  history(): Array<NativeHistoryEntry>
+  statistics(): NativeDegradationStats
+  get queueId(): number
+  setListening(mask: number): void
+  takeEvents(): Array<NativeEvent>
+}
+
+/** A parsed (and checked) config document, environment variables applied. */
+export declare class NativeDocument {}
+
+export declare class NativeHealthRegistry {
+  /**
+   * `name` names the overall status in events; `settings`: a `healthChecks` section
+   * (check it with `checkHealthConfig` first).
+   */
+  constructor(name: string, settings?: string | undefined | null, clock?: NativeManualClock | undefined | null)
+  /** Whether the section says to run checks. */
+  enabled(): boolean
+  /**
+   * Registers (or reconfigures) check `name`: the section's config for it, then `config`
+   * (check keys, config-file spelling). Returns the config as registered, or the problems.
+   */
+  register(name: string, config?: string | undefined | null): NativeCheckConfig | Array<NativeConfigError>
+  unregister(name: string): boolean
+  checkNames(): Array<string>
+  /** Marks `name` as a dependency; with `breaker`, failing while that breaker is open. */
+  addDependency(name: string, critical: boolean, breaker?: NativeCircuitBreaker | undefined | null): void
+  removeDependency(name: string): boolean
+  /** Says whether component `name` is degraded (besides what an attached manager says). */
+  setDegraded(name: string, degraded: boolean): void
+  /** Consults `manager` for degraded dependencies (none: stop). */
+  setDegradationManager(manager?: NativeDegradationManager | undefined | null): void
+  /** Records one result of check `name` (latency in ms); the check as it now stands. */
+  report(name: string, status: string, message: string | undefined | null, latencyMs: number, metadataJson?: string | undefined | null): NativeCheckView
+  /** Evaluates now, announcing changes (`health_changed`). */
+  evaluate(): NativeHealthReport
+  /** A pure read. */
+  snapshot(): NativeHealthReport
+  check(name: string): NativeCheckView | null
+  /** The latest reports of check `name`, newest first. */
+  history(name: string, limit: number): Array<NativeHealthResult>
+  isReady(): boolean
+  isLive(): boolean
+  get queueId(): number
+  setListening(mask: number): void
+  takeEvents(): Array<NativeEvent>
+}
+
 /** A clock that moves only when told to. Times are milliseconds. */
 export declare class NativeManualClock {
   /** Starts at monotonic 0; wall time `epochMs` (default 2026-01-01T00:00:00Z). */
@@ -65,11 +181,32 @@ export declare class NativeManualClock {
   wallMs(): number
 }
 
+/** What one Prometheus exposition shows; the JS layer adds the components, then renders. */
+export declare class NativeMetrics {
+  constructor()
+  addBreaker(b: NativeCircuitBreaker): void
+  /** Every breaker the registry holds (on every thread, for the process-wide registry). */
+  addRegistry(r: NativeRegistry): void
+  addPolicy(p: NativePolicy): void
+  addRateLimiter(name: string, l: NativeRateLimiter): void
+  addBulkhead(name: string, b: NativeBulkhead): void
+  addDegradation(m: NativeDegradationManager): void
+  setHealth(h: NativeHealthRegistry): void
+  /** The text exposition (format 0.0.4). */
+  render(): string
+}
+
 export declare class NativePolicy {
-  /** Checks the parts and builds the policy; problems are returned by `checkPolicy` first. */
-  constructor(name: string, breaker: NativeCircuitBreaker | undefined | null, retry: NativeRetry | undefined | null, timeoutMs: number | undefined | null, fallback: boolean, clock?: NativeManualClock | undefined | null)
-  /** The handle of this policy for the raw fast function (`fastFunction()`). */
-  get handle(): number
+  /**
+   * Builds the policy from its parts (the JS layer checks them first; a clock mismatch is
+   * `CONFIG_INVALID`).
+   */
+  constructor(name: string, breaker: NativeCircuitBreaker | undefined | null, retry: NativeRetry | undefined | null, rateLimiter: NativeRateLimiter | undefined | null, bulkhead: NativeBulkhead | undefined | null, timeoutMs: number | undefined | null, fallback: boolean, clock?: NativeManualClock | undefined | null, degradation?: NativeDegradationManager | undefined | null)
+  /**
+   * This policy's raw hot-path function, `f(op, a, b, c) -> code` (see `fast.rs`): 10
+   * start, 11 success, 12 failure, 13 cancel, 14 afterSleep, 15 afterWait.
+   */
+  fastFunction(): (op: number, a?: number, b?: number, c?: number) => number | undefined
   /** Starts a call: `token * 128 + code` (see `lastStep()` when the code is 0). */
   start(): number
   success(token: number): number
@@ -81,12 +218,133 @@ export declare class NativePolicy {
   /** The caller cancelled (during an attempt or a sleep): releases the permit, counts nothing. */
   cancel(token: number): number
   afterSleep(token: number): number
+  /**
+   * The bulkhead wait is over: `woken` by the call that freed a slot, or not (max wait
+   * passed).
+   */
+  afterWait(token: number, woken: boolean): number
+  /**
+   * At the fallback step of call `token`: which strategy serves (the degradation manager's
+   * choice, recorded; `accept(name)` answers a strategy's own `canHandle`/`isAvailable`),
+   * and the trigger behind the error. Ends the call.
+   */
+  fallback(token: number, cacheKey?: string | undefined | null, cached?: string | undefined | null, accept?: Accept | undefined | null): NativeFallbackStep
+  /** Whether a degradation manager is attached. */
+  hasDegradation(): boolean
   /** The step behind the last code 0. */
   lastStep(): NativeStep | null
+  /** The id of this wrapper's event queue (the `-id` message of `takeLocal`). */
+  get queueId(): number
+  /** Which parts the policy has: `[breaker, retry, rateLimiter, bulkhead, fallback]`. */
+  parts(): Array<boolean>
+  /** The per-attempt timeout in ms, if any. */
+  timeout(): number | null
+  /** A wrapper of the policy's breaker (for a policy the registry built). */
+  breaker(): NativeCircuitBreaker | null
+  retry(): NativeRetry | null
+  rateLimiter(): NativeRateLimiter | null
+  bulkhead(): NativeBulkhead | null
   /** Calls in flight. */
   callsInFlight(): number
   setListening(mask: number): void
   takeEvents(): Array<NativeEvent>
+}
+
+/** A token bucket on a clock. */
+export declare class NativeRateLimiter {
+  constructor(json: string, clock?: NativeManualClock | undefined | null)
+  /** Takes a token now: -1, or the ms until one is there (nothing taken). */
+  tryAcquire(): number
+  /** Reserves a token: the ms to wait before using it (0 when one is there now). */
+  reserve(): number
+  /** Whole tokens available now. */
+  available(): number
+  maxRequests(): number
+  /** The refill window in ms. */
+  timeWindow(): number
+  /** The bucket's capacity. */
+  burstLimit(): number
+  /** Monotonic ms on the limiter's clock (to read waits against). */
+  now(): number
+}
+
+export declare class NativeRegistry {
+  /**
+   * A registry of its own: `document` (default: none), `clock` (default: the system clock),
+   * bounds (`maxSize` components of each kind, `idleTtlMs`); `entropy` seeds unseeded retry
+   * policies.
+   */
+  constructor(document: NativeDocument | undefined | null, clock: NativeManualClock | undefined | null, maxSize: number | undefined | null, idleTtlMs: number | undefined | null, entropy: string)
+  /**
+   * A wrapper of the process-wide registry (shared by every thread; `entropy` is used by the
+   * first caller only).
+   */
+  static processWide(entropy: string): NativeRegistry
+  get isProcessWide(): boolean
+  /** The raw fast function (op 20: generation). */
+  fastFunction(): (op: number) => number
+  /** Bumped by every successful reload. */
+  generation(): number
+  /** `[maxSize, idleTtlMs]` (`null` when unbounded). */
+  bounds(): Array<number | undefined | null>
+  /**
+   * The breaker named `name`, made on first use from the document's layered config and
+   * `overrides` (options JSON in config-document spelling); an existing one as it is.
+   */
+  breaker(name: string, overridesJson?: string | undefined | null): NativeCircuitBreaker | Array<NativeConfigError>
+  /** The breaker named `name` if there is one (counts as a use); never makes one. */
+  existingBreaker(name: string): NativeCircuitBreaker | null
+  /**
+   * Whether `breaker` is still the registry's breaker named `name` (a bounded registry may
+   * have dropped it).
+   */
+  holds(name: string, breaker: NativeCircuitBreaker): boolean
+  breakerNames(): Array<string>
+  /** The retry policy named `name` (rebuilt after a reload). */
+  retry(name: string, overridesJson?: string | undefined | null): NativeRetry | Array<NativeConfigError>
+  /** The rate limiter named `name`: the document's config for it, or `overrides` on first use. */
+  rateLimiter(name: string, overridesJson?: string | undefined | null): NativeRateLimiter | Array<NativeConfigError>
+  bulkhead(name: string, overridesJson?: string | undefined | null): NativeBulkhead | Array<NativeConfigError>
+  /**
+   * The policy for `name`, as the core's registry composes it (breaker; retry unless the
+   * retry section is off; rate limiter and bulkhead when the document has those sections),
+   * with a per-attempt timeout, whether the host has a fallback function, and a degradation
+   * manager choosing fallback strategies.
+   */
+  policy(name: string, timeoutMs: number | undefined | null, fallback: boolean, degradation?: NativeDegradationManager | undefined | null): NativePolicy | Array<NativeConfigError>
+  /**
+   * Applies a new document to the live registry (breakers keep their state); the problems,
+   * empty when applied.
+   */
+  reload(document: NativeDocument): Array<NativeConfigError>
+}
+
+/**
+ * The response cache's keys, expiry and eviction; the JS layer keeps the values under the
+ * same keys and drops the ones reported evicted or removed.
+ */
+export declare class NativeResponseCache {
+  constructor(json: string, clock?: NativeManualClock | undefined | null)
+  /** Stores `key` (with its own TTL in ms when given). */
+  put(key: string, ttlMs?: number | undefined | null): NativePut
+  /** A fresh lookup (marks the entry used). */
+  get(key: string): boolean
+  /** The live call failed: `fresh`, `stale` (served under stale-if-error) or none. */
+  onError(key: string): string | null
+  /** What `onError` would serve, without serving (pure). */
+  status(key: string): string | null
+  remove(key: string): boolean
+  /** Removes everything; the removed keys, least recently used first. */
+  clear(): Array<string>
+  purgeExpired(): Array<string>
+  /** Least to most recently used. */
+  keys(): Array<string>
+  size(): number
+  stats(): NativeCacheStats
+  /** Applies options over the live config; `[removed keys]` or the problems. */
+  configure(json: string): Array<string> | Array<NativeConfigError>
+  /** `[ttl ms, max entries, stale-if-error (1/0)]`. */
+  config(): Array<number>
 }
 
 /** A retry policy: decisions only. */
@@ -135,6 +393,21 @@ export declare function checkBreakerConfig(json: string): Array<NativeConfigErro
 /** Checks retry-budget options and returns every problem; empty when valid. */
 export declare function checkBudgetConfig(json: string): Array<NativeConfigError>
 
+/** Checks bulkhead options (JSON, config-document spelling); empty when valid. */
+export declare function checkBulkheadConfig(json: string): Array<NativeConfigError>
+
+/** Checks cache options; empty when valid. */
+export declare function checkCacheConfig(json: string): Array<NativeConfigError>
+
+/** Checks degradation settings and rules; empty when valid. */
+export declare function checkDegradationConfig(json: string): Array<NativeConfigError>
+
+/** Checks a `healthChecks` section; empty when valid. */
+export declare function checkHealthConfig(json: string): Array<NativeConfigError>
+
+/** Checks rate-limiter options (JSON, config-document spelling); empty when valid. */
+export declare function checkRateLimiterConfig(json: string): Array<NativeConfigError>
+
 /**
  * Checks retry options (JSON, config-document spelling; `seed` as a decimal string when it
  * does not fit a JS number) and returns every problem; empty when valid.
@@ -154,8 +427,68 @@ export declare function didYouMean(key: string, known: Array<string>): string | 
 /** The event kinds (snake_case) in the core's index order. */
 export declare function eventKindNames(): Array<string>
 
-/** The raw fast function (`fast(handle, op, a, b, c) -> number`), made once at load. */
-export declare function fastFunction(): unknown
+/** Registers this thread's dispatch function and the 4-byte flag buffer the JS layer checks. */
+export declare function initHost(dispatch: (arg: number) => unknown, flag: unknown): void
+
+/** The content type of the exposition. */
+export declare function metricsContentType(): string
+
+export interface NativeActive {
+  component: string
+  level: string
+  trigger: string
+  /** Ms on the manager's clock when it started. */
+  since: number
+  /** Wall time when it started (ms since the Unix epoch). */
+  startedAt: number
+  strategy?: string
+  callsServed: number
+}
+
+export interface NativeCacheStats {
+  entries: number
+  hits: number
+  staleHits: number
+  misses: number
+  evictions: number
+}
+
+/** One check's settings as registered (durations in ms). */
+export interface NativeCheckConfig {
+  kind: string
+  interval: number
+  timeout: number
+  failureThreshold: number
+  critical: boolean
+}
+
+export interface NativeCheckView {
+  name: string
+  kind: string
+  critical: boolean
+  status: string
+  failing: boolean
+  stale: boolean
+  consecutiveFailures: number
+  reportsTotal: number
+  failuresTotal: number
+  last?: NativeHealthResult
+  isCheck: boolean
+  dependency: boolean
+  breakerState?: string
+  degraded: boolean
+}
+
+/** The strategy that serves, and why. */
+export interface NativeChoice {
+  strategy: string
+  kind: string
+  /** The rule that named it; none when picked by priority. */
+  rule?: string
+  trigger: string
+  severity: string
+  stale: boolean
+}
 
 /** One config problem, as the core reports it (the JS layer maps it to a `ConfigError`). */
 export interface NativeConfigError {
@@ -176,6 +509,16 @@ export interface NativeDecision {
   reason?: string
 }
 
+export interface NativeDegradationStats {
+  active: number
+  totalTriggered: number
+  totalRecovered: number
+  callsServed: number
+  mostFrequentReason?: string
+  meanDuration?: number
+  maxDuration?: number
+}
+
 /** An event as the core built it; the JS layer keeps the fields its kind has. Durations in ms. */
 export interface NativeEvent {
   kind: string
@@ -190,6 +533,72 @@ export interface NativeEvent {
   delay?: number
   strategy?: string
   severity?: string
+}
+
+/** What a fallback decision is made on (JS spelling; levels and triggers snake_case). */
+export interface NativeFallbackContext {
+  component: string
+  trigger: string
+  /** Default: the trigger's own severity. */
+  severity?: string
+  category?: string
+  attempts?: number
+  cacheKey?: string
+  /** What the response cache would serve: `fresh`, `stale`, or none. */
+  cached?: string
+}
+
+/**
+ * What the fallback step serves: the strategy the degradation manager chose (none: the host's
+ * own fallback function, or the error), and the trigger behind the call's error.
+ */
+export interface NativeFallbackStep {
+  choice?: NativeChoice
+  trigger?: string
+  attempts: number
+}
+
+export interface NativeHealthReport {
+  status: string
+  liveness: string
+  readiness: string
+  startup: string
+  live: boolean
+  ready: boolean
+  started: boolean
+  checks: Array<NativeCheckView>
+  at: number
+}
+
+export interface NativeHealthResult {
+  status: string
+  message?: string
+  /** Ms. */
+  latency: number
+  /** Wall time of the report. */
+  at: number
+  failed: boolean
+  timedOut: boolean
+}
+
+export interface NativeHistoryEntry {
+  component: string
+  trigger: string
+  level: string
+  since: number
+  startedAt: number
+  /** Ms; none while active. */
+  duration?: number
+  strategy?: string
+  callsServed: number
+  /** `auto` or `forced`; none while active. */
+  recovery?: string
+}
+
+/** What a `put` displaced. */
+export interface NativePut {
+  replaced: boolean
+  evicted?: string
 }
 
 /** A snapshot; durations in ms. */
@@ -230,7 +639,24 @@ export interface NativeStep {
   /** The breaker state of a `CIRCUIT_OPEN` rejection. */
   state?: string
   retryAfter?: number
+  /** The waiter's id (`wait`): its wake arrives as a `+id` host message. */
+  waiter?: number
 }
+
+export interface NativeStrategyInfo {
+  name: string
+  kind: string
+  priority: number
+  description: string
+  available: boolean
+  handles?: Array<string>
+}
+
+/**
+ * Parses a document: `format` is `json` or `toml`; `env` is `[name, value, name, value...]`
+ * (the variables to apply on top). Returns the document, or every problem in it.
+ */
+export declare function parseDocument(text: string, format: string, env?: Array<string> | undefined | null): NativeDocument | Array<NativeConfigError>
 
 /**
  * A `Retry-After` header (seconds or an HTTP-date, read against `nowWallMs`) in ms; `null`
@@ -243,3 +669,6 @@ export declare function parseRetryAfterMsHeader(value: string): number | null
 
 /** The breaker state names in the core's index order. */
 export declare function stateNames(): Array<string>
+
+/** The messages raised on this thread since the last call (lowers the flag). */
+export declare function takeLocal(): Array<number>

@@ -81,6 +81,35 @@ const median = (xs) => {
 }
 
 console.log(`# breakwater Node bench: ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${ROUNDS} rounds x ${N} ops (interleaved)`)
+
+// Memory per breaker: JS heap after 20,000 idle breakers (needs --expose-gc), and timers left.
+if (typeof globalThis.gc === 'function') {
+  const { getHeapStatistics } = await import('node:v8')
+  const heap = () => {
+    for (let i = 0; i < 4; i++) globalThis.gc()
+    return getHeapStatistics().used_heap_size
+  }
+  const perBreaker = (make) => {
+    const keep = []
+    const h0 = heap()
+    for (let i = 0; i < 20_000; i++) keep.push(make(i))
+    const bytes = (heap() - h0) / keep.length
+    return [bytes, keep]
+  }
+  const handles = () => process._getActiveHandles().length
+  const rows = []
+  for (const [name, make] of [
+    ['breakwater CircuitBreaker', (i) => new BwBreaker(`m${i}`)],
+    ['cockatiel 3 circuitBreaker', () => circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) })],
+    ['opossum 9', () => new Opossum(atrivial, { timeout: false })],
+  ]) {
+    const before = handles()
+    const [bytes, keep] = perBreaker(make)
+    rows.push(`| ${name} | ${bytes.toFixed(0)} | ${handles() - before} |`)
+    for (const b of keep) if (typeof b.shutdown === 'function') b.shutdown()
+  }
+  console.log(`\n## memory (20,000 idle breakers)\n\n| case | JS heap bytes per breaker | timers/handles left |\n|---|---:|---:|\n${rows.join('\n')}`)
+}
 for (const [group, entries] of Object.entries(cases)) {
   const names = Object.keys(entries)
   const samples = Object.fromEntries(names.map((k) => [k, []]))

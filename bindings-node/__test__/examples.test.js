@@ -40,3 +40,20 @@ test('guarded_fetch: 5xx responses open the breaker, recovery closes it, a cance
   const outcomes = await require(path.join(outDir, 'guarded_fetch.js')).main(() => {}, new (require('breakwater').ManualClock)())
   assert.deepEqual(outcomes, ['failed:server', 'failed:server', 'failed:server', 'rejected:open', 'rejected:open', 'ok:hello', 'cancelled:AbortError'])
 })
+
+test('registry_agents: wrapAgentManager over a registry; security rests, falls back, and recovers', async (t) => {
+  if (outDir === undefined) return t.skip('not compiled')
+  const lines = []
+  const transitions = await require(path.join(outDir, 'registry_agents.js')).main((l) => lines.push(l))
+  assert.deepEqual(transitions, [
+    'closed -> open (consecutive_failures)',
+    'open -> half_open (recovery_timeout)',
+    'half_open -> open (probe_failed)',
+    'open -> half_open (recovery_timeout)',
+    'half_open -> open (probe_failed)',
+    'open -> half_open (recovery_timeout)',
+    'half_open -> closed (probes_succeeded)',
+  ])
+  assert.ok(lines.some((l) => l.includes('[fallback] security is unavailable (circuit_open)')))
+  assert.equal(lines.at(-1), 'security: closed, 4 failures, opened 3x; agent calls made: 14')
+})

@@ -161,17 +161,21 @@ test('fallback serves any error verdict except cancellation; executeWithInfo tel
     breaker,
     retry: new Retry({ maxAttempts: 2, baseDelay: 100, jitter: 'none', clock }),
     fallback: function cached(err, ctx, info) {
-      seen.push([err.constructor.name, ctx, info.reason, info.attempts])
+      seen.push([err.constructor.name, ctx, info.reason, info.trigger, info.attempts])
       return `cached:${ctx}`
     },
   })
   assert.deepEqual(await policy.executeWithInfo(async () => 'fresh', 'q1'), {
-    value: 'fresh', fromFallback: false, strategy: undefined, reason: undefined, stale: false, attempts: 1,
+    value: 'fresh', fromFallback: false, strategy: undefined, kind: undefined, reason: undefined, stale: false, attempts: 1,
   })
   const info = await policy.executeWithInfo(() => { throw fail({ status: 503 }) }, 'q2')
-  assert.deepEqual(info, { value: 'cached:q2', fromFallback: true, strategy: 'cached', reason: 'max_attempts', stale: false, attempts: 2 })
+  // A plain fallback function is no strategy; the reason is the degradation trigger (contract section 6).
+  assert.deepEqual(info, { value: 'cached:q2', fromFallback: true, strategy: undefined, kind: undefined, reason: 'error_rate', stale: false, attempts: 2 })
   assert.equal(await policy.execute(() => 'never runs', 'q3'), 'cached:q3')
-  assert.deepEqual(seen, [['RetryError', 'q2', 'max_attempts', 2], ['CircuitOpenError', 'q3', 'circuit_open', 0]])
+  assert.deepEqual(seen, [
+    ['RetryError', 'q2', 'max_attempts', 'error_rate', 2],
+    ['CircuitOpenError', 'q3', 'circuit_open', 'circuit_breaker_open', 0],
+  ])
   const ac = new AbortController()
   ac.abort()
   assert.equal(await rejects(policy.execute(() => 1, 'q4', { signal: ac.signal })), ac.signal.reason)
@@ -201,7 +205,7 @@ test('Policy.wrap keeps parameters and this; results flagged by isFailure are re
   assert.equal(res.status, 501)
 })
 
-test('options: clocks must match, parts are checked, unsupported parts say so', () => {
+test('options: clocks must match, parts are checked', () => {
   const a = new ManualClock()
   const b = new ManualClock()
   const err = (o) => {
@@ -217,7 +221,9 @@ test('options: clocks must match, parts are checked, unsupported parts say so', 
   assert.equal(err({ breaker: new CircuitBreaker('x'), clock: a }).key, 'clock')
   assert.equal(err({ timeout: 0 }).key, 'timeout')
   assert.equal(err({ breaker: {} }).key, 'breaker')
-  assert.match(err({ bulkhead: {} }).allowed, /not available/)
+  assert.equal(err({ bulkhead: {} }).allowed, 'a Bulkhead')
+  assert.equal(err({ rateLimiter: { maxRequests: 1 } }).allowed, 'a RateLimiter')
+  assert.match(err({ rate_limiter: {} }).allowed, /rateLimiter/)
   assert.equal(err({ retyr: new Retry() }).key, 'retyr')
   const r = (o) => {
     try {

@@ -10,10 +10,12 @@ const { kNative } = require('./clock')
 const { breakerOptions, configError, fromCoreErrors } = require('./options')
 const { CATEGORY_INDEX, UNKNOWN, defaultCategoryIndex, defaultIsFailure } = require('./classify')
 const { EventHub } = require('./events')
+const { FLAG, drain, queues } = require('./host')
 
 const STATES = Object.freeze(native.stateNames())
-// The raw hot-path function: fast(handle, op, a, b) -> number (NaN: use the slow path).
-const fast = native.fastFunction()
+// Each breaker has a raw hot-path function of its own, `f(op, a, b) -> number` (src/fast.rs):
+// 0 acquire, 1 success, 2 failure, 3 release, 4 state. Records answer undefined; NaN means "use
+// the slow path" (the napi-rs method, which throws the proper error).
 const OP = { forceOpen: 0, forceClose: 1, disable: 2, metricsOnly: 3, reset: 4 }
 const BREAKER_EVENTS = ['stateChange', 'callRejected', 'success', 'failure', 'slowCall', 'ignored']
 const CLIENT = CATEGORY_INDEX.get('client')
@@ -26,12 +28,31 @@ class CallInfo {
     this.#signal = signal
   }
 
-  /** The call's AbortSignal (made on first use when the caller gave none). */
+  /** The call's AbortSignal (one that never aborts when the caller gave none). */
   get signal() {
     let s = this.#signal
-    if (s === undefined) s = this.#signal = new AbortController().signal
+    if (s === undefined) s = this.#signal = neverAborted()
     return s
   }
+}
+
+let NEVER
+function neverAborted() {
+  if (NEVER === undefined) NEVER = new AbortController().signal
+  return NEVER
+}
+
+// Calls without a signal share one frozen CallInfo per attempt number: nothing is allocated
+// per call, and nobody can change what another call sees.
+const INFOS = []
+/** The CallInfo of attempt `n` of a call that has no signal of its own. */
+function infoFor(n) {
+  let i = INFOS[n]
+  if (i === undefined) {
+    i = Object.freeze(new CallInfo(n, undefined))
+    if (n < 128) INFOS[n] = i
+  }
+  return i
 }
 
 /** Permission to make one call, from `tryAcquire()`. Hand it back once: `record` or `release`. */
@@ -65,6 +86,7 @@ class Permit {
 }
 
 function warnOnce(breaker, what, detail) {
+  if (breaker._warned === undefined) breaker._warned = new Set()
   if (breaker._warned.has(what)) return
   breaker._warned.add(what)
   process.emitWarning(`breaker '${breaker.name}': ${what} (reported once): ${detail}`, { code: 'BREAKWATER_HOOK_ERROR' })
@@ -86,15 +108,26 @@ class CircuitBreaker {
     } catch (e) {
       throw fromNative(e)
     }
+    this._init(n, name, host.clock, host)
+  }
+
+  /** A wrapper around a native breaker made elsewhere (a registry, a registry's policy). */
+  static _wrap(n, name, clock, host) {
+    const cb = Object.create(CircuitBreaker.prototype)
+    cb._init(n, name, clock, host ?? {})
+    return cb
+  }
+
+  _init(n, name, clock, host) {
     this._n = n
-    this._h = n.handle
+    this._f = n.fastFunction()
     this._name = name
-    this._clock = host.clock
+    this._clock = clock
     this._classify = host.classify
     this._isFailure = host.isFailure ?? defaultIsFailure
-    this._warned = new Set()
-    this._hub = new EventHub(BREAKER_EVENTS, (mask) => n.setListening(mask))
-    this._ev = false
+    // Made on first use: most breakers never warn nor get a listener.
+    this._warned = undefined
+    this._hub = undefined
   }
 
   /** The component name. */
@@ -109,7 +142,7 @@ class CircuitBreaker {
 
   /** The current state; pure (reports 'half_open' once the open period has passed). */
   get state() {
-    return STATES[fast(this._h, 4)]
+    return STATES[this._f(4)]
   }
 
   /**
@@ -123,7 +156,7 @@ class CircuitBreaker {
     if (options !== undefined && options !== null && options.signal !== undefined && options.signal !== null) {
       return this._runWithSignal(fn, context, options.signal)
     }
-    return this._run(fn, context, new CallInfo(1, undefined))
+    return this._run(fn, context, FIRST)
   }
 
   /** `fn` guarded by this breaker, with the same parameters; it returns a Promise of fn's result. */
@@ -138,28 +171,46 @@ class CircuitBreaker {
     return wrapped
   }
 
-  async _run(f, a, b, c) {
-    let t = fast(this._h, 0)
+  // The closed path: one native call to acquire, the user's function, one native call to
+  // record, with no async function of our own in between (a `then` on fn's promise).
+  _run(f, a, b, c) {
+    let t = this._f(0)
     if (t !== t) t = this._n.acquire()
-    if (this._ev) this._flush()
-    if (t < 0) throw this._rejection(t, undefined)
-    let v
+    if (FLAG[0] !== 0) drain()
+    if (t < 0) return Promise.reject(this._rejection(t, undefined))
+    let p
     try {
-      v = await f(a, b, c)
+      p = f(a, b, c)
     } catch (e) {
       this._failed(t, e)
-      throw e
+      return Promise.reject(e)
     }
-    this._succeeded(t, v)
-    return v
+    if (!(p instanceof Promise)) {
+      // A plain value, or a foreign thenable: settle it as `await` would.
+      if (p === null || (typeof p !== 'object' && typeof p !== 'function') || typeof p.then !== 'function') {
+        this._succeeded(t, p)
+        return Promise.resolve(p)
+      }
+      p = Promise.resolve(p)
+    }
+    return p.then(
+      (v) => {
+        this._succeeded(t, v)
+        return v
+      },
+      (e) => {
+        this._failed(t, e)
+        throw e
+      },
+    )
   }
 
   async _runWithSignal(fn, context, signal) {
     if (signal.aborted) throw signal.reason
     const n = this._n
-    let t = fast(this._h, 0)
+    let t = this._f(0)
     if (t !== t) t = n.acquire()
-    if (this._ev) this._flush()
+    if (FLAG[0] !== 0) drain()
     if (t < 0) throw this._rejection(t, undefined)
     let onAbort
     const aborted = new Promise((_, reject) => {
@@ -177,7 +228,7 @@ class CircuitBreaker {
       v = await Promise.race([p, aborted])
     } catch (e) {
       if (signal.aborted) {
-        if (fast(this._h, 3, t) !== 0) n.release(t)
+        if (this._f(3, t) !== undefined) n.release(t)
         throw signal.reason
       }
       this._failed(t, e)
@@ -218,8 +269,8 @@ class CircuitBreaker {
 
   _failed(t, e) {
     const c = this._category(e)
-    if (fast(this._h, 2, t, c) !== 0) this._n.recordFailure(t, c)
-    if (this._ev) this._flush()
+    if (this._f(2, t, c) !== undefined) this._n.recordFailure(t, c)
+    if (FLAG[0] !== 0) drain()
   }
 
   _succeeded(t, v) {
@@ -231,14 +282,14 @@ class CircuitBreaker {
     }
     if (failed) {
       const c = this._category(v)
-      if (fast(this._h, 2, t, c) !== 0) this._n.recordFailure(t, c)
-    } else if (fast(this._h, 1, t) !== 0) this._n.recordSuccess(t)
-    if (this._ev) this._flush()
+      if (this._f(2, t, c) !== undefined) this._n.recordFailure(t, c)
+    } else if (this._f(1, t) !== undefined) this._n.recordSuccess(t)
+    if (FLAG[0] !== 0) drain()
   }
 
   _flush() {
     const events = this._n.takeEvents()
-    if (events.length > 0) this._hub.dispatch(events)
+    if (events.length > 0 && this._hub !== undefined) this._hub.dispatch(events)
   }
 
   /** A consistent view of the breaker (durations in ms). Pure. */
@@ -267,7 +318,7 @@ class CircuitBreaker {
 
   _manual(op) {
     const changed = this._n.manual(op)
-    if (this._ev) this._flush()
+    if (FLAG[0] !== 0) drain()
     return changed
   }
 
@@ -304,20 +355,27 @@ class CircuitBreaker {
     if (host.isFailure !== undefined) this._isFailure = host.isFailure
   }
 
-  /** Listens to `name` (camelCase: 'stateChange', 'failure'...); returns a function that stops. */
+  /**
+   * Listens to `name` (camelCase: 'stateChange', 'failure'...); returns a function that stops.
+   * Events this thread causes reach the listener synchronously; events another worker causes
+   * on a breaker of the process-wide registry arrive asynchronously, on this thread.
+   */
   on(name, listener) {
+    const n = this._n
+    if (this._hub === undefined) this._hub = new EventHub(BREAKER_EVENTS, (mask) => n.setListening(mask))
     const off = this._hub.on(name, listener, `CircuitBreaker '${this._name}'`)
-    this._ev = this._hub.count > 0
+    const qid = n.queueId
+    queues.set(qid, this)
     return () => {
       off()
-      this._ev = this._hub.count > 0
+      if (this._hub.count === 0) queues.delete(qid)
     }
   }
 
   /** Low level: asks for a permit; throws CircuitOpenError when the breaker rejects. */
   tryAcquire() {
     const t = this._n.acquire()
-    if (this._ev) this._flush()
+    if (FLAG[0] !== 0) drain()
     if (t < 0) throw this._rejection(t, undefined)
     return new Permit(this, t)
   }
@@ -339,12 +397,13 @@ class CircuitBreaker {
     if (outcome === 'success') this._n.recordSuccess(t)
     else if (outcome === 'failure') this._n.recordFailure(t, ci)
     else this._n.recordIgnored(t, ci)
-    if (this._ev) this._flush()
+    if (FLAG[0] !== 0) drain()
   }
 
   /** Low level: hands a permit back without an outcome (counts nothing). */
   release(permit) {
     this._n.release(Permit.take(permit, this))
+    if (FLAG[0] !== 0) drain()
   }
 
   [Symbol.for('nodejs.util.inspect.custom')]() {
@@ -352,4 +411,6 @@ class CircuitBreaker {
   }
 }
 
-module.exports = { CircuitBreaker, CallInfo, Permit, STATES, fast }
+const FIRST = infoFor(1)
+
+module.exports = { CircuitBreaker, CallInfo, Permit, STATES, infoFor }

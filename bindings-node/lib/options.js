@@ -134,7 +134,7 @@ function hostHooks(options, errors, mode = {}) {
   }
   const clock = options.clock
   if (clock !== undefined && clock !== null) {
-    if (mode.partial) errors.push({ key: 'clock', value: clock, allowed: 'the clock is fixed when the object is made' })
+    if (mode.partial) errors.push({ key: 'clock', value: clock, allowed: mode.clockAllowed ?? 'the clock is fixed when the object is made' })
     else if (!(clock instanceof ManualClock)) {
       errors.push({ key: 'clock', value: clock, allowed: 'a ManualClock (leave it out for the system clock)' })
     } else host.clock = clock
@@ -156,7 +156,7 @@ const BREAKER_SPEC_NO_TIMEOUT = {
  * Checks breaker options and returns `{ json, host }`: the core's part as JSON and the JS-only
  * hooks. Throws ConfigError listing every problem.
  * @param {unknown} options
- * @param {{ partial?: boolean, allowTimeout?: boolean }} [mode]
+ * @param {{ partial?: boolean, allowTimeout?: boolean, clockAllowed?: string }} [mode]
  */
 function breakerOptions(options, mode = {}) {
   const r = split(options, mode.allowTimeout ? BREAKER_SPEC_WITH_TIMEOUT : BREAKER_SPEC_NO_TIMEOUT)
@@ -170,4 +170,4 @@ function breakerOptions(options, mode = {}) {
   return { json, host }
 }
 
-module.exports = { breakerOptions, split, hostHooks, replacer, fromCoreErrors, configError, isPlainObject, jsKey, HOST_KEYS }
+module.exports = { breakerOptions, split, hostHooks, replacer, fromCoreErrors, configError, isPlainObject, jsKey, valueAt, HOST_KEYS }

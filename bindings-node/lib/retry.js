@@ -75,12 +75,25 @@ class Retry {
     const json = JSON.stringify(core, replacer)
     const errors = native.checkRetryConfig(json, seed)
     if (errors.length > 0) throw configError(fromCoreErrors(r.options, errors))
+    let n
     try {
-      this[kNative] = new native.NativeRetry(json, seed, entropy(), budget && budget[kNative], host.clock && host.clock[kNative])
+      n = new native.NativeRetry(json, seed, entropy(), budget && budget[kNative], host.clock && host.clock[kNative])
     } catch (e) {
       throw fromNative(e)
     }
-    this._clock = host.clock
+    this._init(n, host.clock, host, budget)
+  }
+
+  /** A wrapper around a native retry policy made elsewhere (a registry). */
+  static _wrap(n, clock, host) {
+    const r = Object.create(Retry.prototype)
+    r._init(n, clock, host ?? {}, undefined)
+    return r
+  }
+
+  _init(n, clock, host, budget) {
+    this[kNative] = n
+    this._clock = clock
     this._classify = host.classify
     this._isFailure = host.isFailure
     this._budget = budget
@@ -171,4 +184,4 @@ class RetryCall {
   }
 }
 
-module.exports = { Retry, RetryBudget, RetryCall }
+module.exports = { Retry, RetryBudget, RetryCall, entropy }

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::clock::NativeManualClock;
 use crate::events::{EventQueue, NativeEvent};
-use crate::fast::Fast;
+use crate::fast::{DONE, Fast, bound_function};
 use crate::slab::Slab;
 use crate::status::{Result, error, guard};
 
@@ -48,6 +48,16 @@ pub(crate) fn parse_json(json: &str) -> std::result::Result<Value, Vec<NativeCon
             allowed: format!("a JSON-serialisable options object ({e})"),
         }]
     })
+}
+
+/// A `CONFIG_INVALID` error listing every problem.
+pub(crate) fn invalid(errs: Vec<NativeConfigError>) -> napi::Error<crate::status::Code> {
+    let msg = errs
+        .iter()
+        .map(|e| format!("{} = {} (allowed: {})", e.key, e.value, e.allowed))
+        .collect::<Vec<_>>()
+        .join("; ");
+    error(ErrorCode::ConfigInvalid, format!("invalid config: {msg}"))
 }
 
 /// Parses breaker options (config-document spelling, already JSON) and returns every problem;
@@ -97,7 +107,6 @@ fn category(index: u32) -> Result<Category> {
 pub struct NativeCircuitBreaker {
     pub(crate) core: Arc<CircuitBreaker>,
     fast: Rc<FastBreaker>,
-    handle: u32,
     events: EventQueue,
 }
 
@@ -130,10 +139,10 @@ impl FastBreaker {
 }
 
 /// Fast ops: 0 acquire, 1 success(token), 2 failure(token, category), 3 release(token),
-/// 4 state. NaN: use the slow path (it throws the right error).
+/// 4 state. Records answer `undefined`; NaN: use the slow path (it throws the right error).
 impl Fast for FastBreaker {
     fn call(&self, op: u32, a: f64, b: f64, _c: f64) -> f64 {
-        let done = |r: Result<()>| if r.is_ok() { 0.0 } else { f64::NAN };
+        let done = |r: Result<()>| if r.is_ok() { DONE } else { f64::NAN };
         match op {
             0 => self.acquire().unwrap_or(f64::NAN),
             1 => done(self.finish(a, Some(Outcome::Success))),
@@ -155,32 +164,19 @@ impl NativeCircuitBreaker {
     #[napi(constructor)]
     pub fn new(name: String, config: String, clock: Option<&NativeManualClock>) -> Result<Self> {
         guard(|| {
-            let invalid = |errs: Vec<NativeConfigError>| {
-                let msg = errs
-                    .iter()
-                    .map(|e| format!("{} = {} (allowed: {})", e.key, e.value, e.allowed))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                error(ErrorCode::ConfigInvalid, format!("invalid config: {msg}"))
-            };
             let value = parse_json(&config).map_err(invalid)?;
             let config = BreakerConfig::from_json(&value).map_err(|e| invalid(config_errors(e)))?;
             let clock = clock.map_or_else(ClockRef::system, NativeManualClock::clock_ref);
             let core =
                 CircuitBreaker::new(&name, config, clock).map_err(|e| invalid(config_errors(e)))?;
-            let core = Arc::new(core);
-            let fast = Rc::new(FastBreaker {
-                core: core.clone(),
-                permits: RefCell::new(Slab::default()),
-            });
-            let handle = crate::fast::register(fast.clone());
-            Ok(Self {
-                core,
-                fast,
-                handle,
-                events: EventQueue::default(),
-            })
+            Ok(Self::from_core(Arc::new(core)))
         })
+    }
+
+    /// The id of this wrapper's event queue (the `-id` message of `takeLocal`).
+    #[napi(getter)]
+    pub fn queue_id(&self) -> u32 {
+        self.events.id()
     }
 
     #[napi(getter)]
@@ -195,10 +191,16 @@ impl NativeCircuitBreaker {
         guard(|| self.fast.acquire())
     }
 
-    /// The handle of this breaker for the raw fast function (`fastFunction()`).
-    #[napi(getter)]
-    pub fn handle(&self) -> u32 {
-        self.handle
+    /// This breaker's raw hot-path function, `f(op, a, b) -> number` (see `fast.rs`): 0
+    /// acquire, 1 success(token), 2 failure(token, category), 3 release(token), 4 state.
+    #[napi(
+        ts_return_type = "(op: number, a?: number, b?: number, c?: number) => number | undefined"
+    )]
+    pub fn fast_function<'e>(
+        &self,
+        env: &'e napi::Env,
+    ) -> napi::Result<napi::bindgen_prelude::Unknown<'e>> {
+        bound_function(env, self.fast.clone())
     }
 
     fn finish(&self, token: f64, outcome: Option<Outcome>) -> Result<()> {
@@ -318,9 +320,24 @@ impl NativeCircuitBreaker {
     }
 }
 
+impl NativeCircuitBreaker {
+    /// A wrapper (with its own permits and event queue) around a core breaker, which may be
+    /// shared with other wrappers, on other threads too.
+    pub fn from_core(core: Arc<CircuitBreaker>) -> Self {
+        let fast = Rc::new(FastBreaker {
+            core: core.clone(),
+            permits: RefCell::new(Slab::default()),
+        });
+        Self {
+            core,
+            fast,
+            events: EventQueue::default(),
+        }
+    }
+}
+
 impl Drop for NativeCircuitBreaker {
     fn drop(&mut self) {
-        crate::fast::unregister(self.handle);
         self.events.clear(|id| self.core.unsubscribe(id));
     }
 }

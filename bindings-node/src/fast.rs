@@ -1,13 +1,14 @@
 //! The hot path, as raw N-API functions. napi-rs's generated glue costs 150-450 ns per call
-//! (argument-borrow bookkeeping); a guarded call makes two native calls, so the breaker's and
-//! the policy's per-call operations are also exported as plain callbacks that take and return
-//! numbers (~20 ns). They address their object by a handle into a per-thread table, never by a
-//! pointer: a stale or foreign handle is an error value, not undefined behaviour.
+//! (argument-borrow bookkeeping); a guarded call makes two native calls, so each breaker,
+//! policy and registry also gets a plain function of its own, `f(op, a, b, c) -> number`, that
+//! takes and returns numbers. The object travels as the function's callback data (an `Rc` the
+//! function owns and drops when it is garbage-collected), so a call reads no table and no
+//! handle argument: one `napi_get_cb_info`, one `napi_get_value_double` per argument, and one
+//! number created for the result (none for "done": `undefined`).
 //!
 //! Results are numbers; `NaN` means "take the slow path" (the JS layer then calls the regular
 //! napi-rs method, which throws the proper error).
 
-use std::cell::RefCell;
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
@@ -15,65 +16,29 @@ use std::rc::Rc;
 
 use napi::bindgen_prelude::*;
 use napi::sys;
-use napi_derive::napi;
 
-/// An object the fast functions can reach: its `fast_*` methods do the work.
+/// An object the fast functions can reach: its `call` does the work.
 pub trait Fast {
     fn call(&self, op: u32, a: f64, b: f64, c: f64) -> f64;
 }
 
-thread_local! {
-    static TABLE: RefCell<Vec<Option<Rc<dyn Fast>>>> = const { RefCell::new(Vec::new()) };
-    static FREE: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+/// A result that means "done, nothing to report": the function returns `undefined` (no number
+/// is created). A NaN with a payload no arithmetic produces.
+pub const DONE: f64 = f64::from_bits(0x7ff4_0000_0000_0bad);
+
+#[inline]
+pub fn is_done(r: f64) -> bool {
+    r.to_bits() == DONE.to_bits()
 }
 
-/// Registers an object; the handle stays valid until [`unregister`].
-pub fn register(obj: Rc<dyn Fast>) -> u32 {
-    let reused = FREE.with(|f| f.borrow_mut().pop());
-    TABLE.with(|t| {
-        let mut t = t.borrow_mut();
-        match reused {
-            Some(i) => {
-                t[i as usize] = Some(obj);
-                i
-            }
-            None => {
-                t.push(Some(obj));
-                (t.len() - 1) as u32
-            }
-        }
-    })
-}
+type Data = Rc<dyn Fast>;
 
-pub fn unregister(handle: u32) {
-    let removed = TABLE.with(|t| {
-        t.borrow_mut()
-            .get_mut(handle as usize)
-            .and_then(Option::take)
-    });
-    if removed.is_some() {
-        FREE.with(|f| f.borrow_mut().push(handle));
-    }
-}
-
-fn dispatch(handle: f64, op: u32, a: f64, b: f64, c: f64) -> f64 {
-    if !(handle >= 0.0 && handle.fract() == 0.0 && handle < u32::MAX as f64) {
-        return f64::NAN;
-    }
-    let obj = TABLE.with(|t| t.borrow().get(handle as usize).cloned().flatten());
-    match obj {
-        // The table borrow is released: the object may call back into JS-free code only, and
-        // a (re)registration during the call cannot conflict.
-        Some(o) => catch_unwind(AssertUnwindSafe(|| o.call(op, a, b, c))).unwrap_or(f64::NAN),
-        None => f64::NAN,
-    }
-}
-
-/// `fast(handle, op, a, b, c)`: all numbers in, one number out.
-unsafe extern "C" fn fast(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    let mut argc: usize = 5;
-    let mut argv: [sys::napi_value; 5] = [ptr::null_mut(); 5];
-    let mut nums = [f64::NAN, 0.0, 0.0, 0.0, 0.0];
+/// `f(op, a, b, c)`: all numbers in, one number (or `undefined` for [`DONE`]) out.
+unsafe extern "C" fn bound(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let mut argc: usize = 4;
+    let mut argv: [sys::napi_value; 4] = [ptr::null_mut(); 4];
+    let mut data: *mut c_void = ptr::null_mut();
+    let mut nums = [f64::NAN, 0.0, 0.0, 0.0];
     // SAFETY: called by Node with a valid env and callback info; argv has room for argc values;
     // every napi_value read is one Node just handed us.
     unsafe {
@@ -83,20 +48,31 @@ unsafe extern "C" fn fast(env: sys::napi_env, info: sys::napi_callback_info) -> 
             &mut argc,
             argv.as_mut_ptr(),
             ptr::null_mut(),
-            ptr::null_mut(),
+            &mut data,
         );
-        for (i, v) in argv.iter().enumerate().take(argc.min(5)) {
+        for (i, v) in argv.iter().enumerate().take(argc.min(4)) {
             if sys::napi_get_value_double(env, *v, &mut nums[i]) != sys::Status::napi_ok {
                 nums[i] = f64::NAN;
             }
         }
     }
-    let op = if nums[1].is_finite() && nums[1] >= 0.0 {
-        nums[1] as u32
+    let op = if nums[0].is_finite() && nums[0] >= 0.0 {
+        nums[0] as u32
     } else {
         u32::MAX
     };
-    let r = dispatch(nums[0], op, nums[2], nums[3], nums[4]);
+    let r = if data.is_null() {
+        f64::NAN
+    } else {
+        // SAFETY: `data` is the `Box<Data>` `bound_function` attached to this very function; it
+        // is freed only by the function's finalizer, which cannot run while it is being called.
+        let obj: &Data = unsafe { &*data.cast::<Data>() };
+        catch_unwind(AssertUnwindSafe(|| obj.call(op, nums[1], nums[2], nums[3])))
+            .unwrap_or(f64::NAN)
+    };
+    if is_done(r) {
+        return ptr::null_mut(); // undefined
+    }
     let mut out = ptr::null_mut();
     // SAFETY: a valid env from Node; `out` receives the created value.
     unsafe {
@@ -105,26 +81,48 @@ unsafe extern "C" fn fast(env: sys::napi_env, info: sys::napi_callback_info) -> 
     out
 }
 
-/// The raw fast function (`fast(handle, op, a, b, c) -> number`), made once at load.
-#[napi]
-pub fn fast_function(env: &Env) -> Result<Unknown<'_>> {
+unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    if !data.is_null() {
+        // SAFETY: `data` is the box `bound_function` leaked for this function, finalized once.
+        drop(unsafe { Box::from_raw(data.cast::<Data>()) });
+    }
+}
+
+/// A new JS function bound to `obj` (kept alive by the function).
+pub fn bound_function(env: &Env, obj: Data) -> Result<Unknown<'_>> {
+    let data = Box::into_raw(Box::new(obj)).cast::<c_void>();
     let mut f = ptr::null_mut();
     let name = c"fast";
-    // SAFETY: a valid env; `fast` matches napi_callback; the name is NUL-terminated.
+    // SAFETY: a valid env; `bound` matches napi_callback; the name is NUL-terminated; `data`
+    // stays valid until the finalizer added below frees it.
     let status = unsafe {
-        sys::napi_create_function(
-            env.raw(),
-            name.as_ptr(),
-            4,
-            Some(fast),
-            ptr::null_mut::<c_void>(),
-            &mut f,
-        )
+        sys::napi_create_function(env.raw(), name.as_ptr(), 4, Some(bound), data, &mut f)
     };
     if status != sys::Status::napi_ok {
+        // SAFETY: not handed to Node: still ours.
+        drop(unsafe { Box::from_raw(data.cast::<Data>()) });
         return Err(Error::new(
             Status::GenericFailure,
             "napi_create_function failed",
+        ));
+    }
+    // SAFETY: `f` is the function just created in this env; the finalizer frees `data` once.
+    let status = unsafe {
+        sys::napi_add_finalizer(
+            env.raw(),
+            f,
+            data,
+            Some(finalize),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if status != sys::Status::napi_ok {
+        // SAFETY: no finalizer owns it; the function may still be called, so leak it instead of
+        // freeing it under a live function (a few bytes, on an N-API failure only).
+        return Err(Error::new(
+            Status::GenericFailure,
+            "napi_add_finalizer failed",
         ));
     }
     // SAFETY: `f` is the function napi just created in this env.

@@ -8,12 +8,18 @@
 mod breaker;
 mod classify;
 mod clock;
+mod degradation;
 mod events;
 mod fast;
+mod health;
+mod host;
+mod limits;
 mod policy;
+mod registry;
 mod retry;
 mod slab;
 mod status;
+mod waiters;
 
 use breakwater_core::breaker::State;
 use breakwater_core::{Category, EventKind};
@@ -21,7 +27,11 @@ use napi_derive::napi;
 
 pub use breaker::NativeCircuitBreaker;
 pub use clock::NativeManualClock;
+pub use degradation::{NativeDegradationManager, NativeResponseCache};
+pub use health::{NativeHealthRegistry, NativeMetrics};
+pub use limits::{NativeBulkhead, NativeRateLimiter};
 pub use policy::NativePolicy;
+pub use registry::{NativeDocument, NativeRegistry};
 pub use retry::{NativeRetry, NativeRetryBudget, NativeRetryCall};
 
 /// The category names in the core's index order (index = the numbers the native calls use).

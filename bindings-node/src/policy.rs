@@ -1,6 +1,8 @@
-//! `Policy`: the core's step machine (fallback, retry, breaker, timeout, the call), driven by the
-//! JS layer, which runs attempts, sleeps and the fallback. Each native call returns the next
-//! step as a small code; the rare steps (sleep, fallback, errors) are read with `lastStep()`.
+//! `Policy`: the core's step machine (fallback, retry, breaker, rate limiter, bulkhead, timeout,
+//! the call), driven by the JS layer, which runs attempts, sleeps, waits and the fallback. Each
+//! native call returns the next step as a small code; the rare steps (sleep, wait, fallback,
+//! errors) are read with `lastStep()`. A policy with a bulkhead runs each step under the waiter
+//! table's lock (`waiters.rs`) and wakes the call the core hands a freed slot to.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -8,18 +10,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use breakwater_core::breaker::State;
+use breakwater_core::cache::Freshness;
 use breakwater_core::classify::Classification;
-use breakwater_core::policy::{AttemptOutcome, Policy, PolicyCall, PolicyParts, Step, Verdict};
-use breakwater_core::{Category, ErrorCode};
+use breakwater_core::policy::{
+    AttemptOutcome, FallbackInput, Policy, PolicyCall, PolicyParts, Step, Verdict,
+};
+use breakwater_core::{Bulkhead, Category, ErrorCode, Ticket};
 use napi_derive::napi;
 
 use crate::breaker::{NativeCircuitBreaker, NativeConfigError, config_errors};
 use crate::clock::{NativeManualClock, ms_to_duration};
+use crate::degradation::{NativeChoice, NativeDegradationManager, acceptor, choice};
 use crate::events::{EventQueue, NativeEvent};
-use crate::fast::Fast;
+use crate::fast::{Fast, bound_function};
+use crate::limits::{NativeBulkhead, NativeRateLimiter};
 use crate::retry::NativeRetry;
 use crate::slab::Slab;
 use crate::status::{Result, error, guard};
+use crate::waiters;
 
 /// Step codes (the low 7 bits of what `start` returns, all of what the others return).
 const DETAILS: f64 = 0.0;
@@ -48,6 +56,8 @@ pub struct NativeStep {
     /// The breaker state of a `CIRCUIT_OPEN` rejection.
     pub state: Option<String>,
     pub retry_after: Option<f64>,
+    /// The waiter's id (`wait`): its wake arrives as a `+id` host message.
+    pub waiter: Option<u32>,
 }
 
 fn verdict_fields(step: &mut NativeStep, v: Verdict) {
@@ -75,7 +85,7 @@ fn verdict_fields(step: &mut NativeStep, v: Verdict) {
     step.attempts = attempts;
 }
 
-fn describe(step: Step) -> NativeStep {
+fn describe(step: Step, waiter: u32) -> NativeStep {
     let mut s = NativeStep {
         kind: String::new(),
         attempt: None,
@@ -86,6 +96,7 @@ fn describe(step: Step) -> NativeStep {
         code: None,
         state: None,
         retry_after: None,
+        waiter: None,
     };
     match step {
         Step::Attempt { attempt, .. } => {
@@ -99,6 +110,7 @@ fn describe(step: Step) -> NativeStep {
         Step::Wait { max_wait, .. } => {
             s.kind = "wait".into();
             s.delay = Some(max_wait.as_secs_f64() * 1000.0);
+            s.waiter = Some(waiter);
         }
         Step::Fallback(v) => {
             s.kind = "fallback".into();
@@ -112,23 +124,39 @@ fn describe(step: Step) -> NativeStep {
     s
 }
 
+/// What the fallback step serves: the strategy the degradation manager chose (none: the host's
+/// own fallback function, or the error), and the trigger behind the call's error.
+#[napi(object)]
+pub struct NativeFallbackStep {
+    pub choice: Option<NativeChoice>,
+    pub trigger: Option<String>,
+    pub attempts: u32,
+}
+
 #[napi]
 pub struct NativePolicy {
-    core: Arc<Policy>,
+    pub(crate) core: Arc<Policy>,
     fast: Rc<FastPolicy>,
-    handle: u32,
     events: EventQueue,
+}
+
+/// One call in flight: the core's state and the bulkhead ticket it waits for, if any.
+struct Call {
+    call: PolicyCall,
+    waiting: Option<Ticket>,
 }
 
 /// The per-call state the fast path reaches by handle.
 struct FastPolicy {
     core: Arc<Policy>,
-    calls: RefCell<Slab<PolicyCall>>,
-    last: RefCell<Option<Step>>,
+    bulkhead: Option<Arc<Bulkhead>>,
+    calls: RefCell<Slab<Call>>,
+    /// The step behind the last code 0, and the waiter id of a `wait` step.
+    last: RefCell<Option<(Step, u32)>>,
 }
 
 impl FastPolicy {
-    fn code(&self, step: Step) -> f64 {
+    fn code(&self, step: Step, waiter: u32) -> f64 {
         match step {
             Step::Attempt { attempt, .. } if attempt <= MAX_INLINE_ATTEMPT => {
                 f64::from(ATTEMPT + attempt)
@@ -137,34 +165,91 @@ impl FastPolicy {
             Step::Done(Verdict::UserError) => USER_ERROR,
             Step::Done(Verdict::Cancelled) => CANCELLED,
             other => {
-                *self.last.borrow_mut() = Some(other);
+                *self.last.borrow_mut() = Some((other, waiter));
                 DETAILS
             }
         }
     }
 
-    fn advance(&self, token: f64, f: impl FnOnce(&Policy, &mut PolicyCall) -> Step) -> Result<f64> {
-        let step = {
-            let mut calls = self.calls.borrow_mut();
-            let call = calls.get_mut(token)?;
-            let step = f(&self.core, call);
-            if matches!(step, Step::Done(_) | Step::Fallback(_)) {
-                calls.take(token)?;
+    /// Runs one step of call `token`, in place (under the waiter lock when there is a
+    /// bulkhead): registers a new wait, wakes the call the core handed a freed slot to, and drops
+    /// a finished call.
+    #[inline]
+    fn step(
+        &self,
+        token: f64,
+        f: impl FnOnce(&Policy, &mut Call, Option<&mut waiters::Table>) -> Step,
+    ) -> Result<(Step, u32)> {
+        let mut table = self.bulkhead.as_ref().map(|_| waiters::lock());
+        let mut calls = self.calls.borrow_mut();
+        let call = calls.get_mut(token)?;
+        let step = f(&self.core, call, table.as_deref_mut());
+        let mut waiter = 0;
+        if let (Some(table), Some(bh)) = (table.as_deref_mut(), &self.bulkhead) {
+            if let Step::Wait { ticket, .. } = step {
+                waiter = table.register(bh, ticket);
+                call.waiting = Some(ticket);
             }
-            step
-        };
-        Ok(self.code(step))
+            if let Some(t) = call.call.take_wake() {
+                table.wake(bh, t);
+            }
+        }
+        // A call at the fallback step stays until `fallback(token)` reads its trigger.
+        if matches!(step, Step::Done(_)) {
+            calls.take(token)?;
+        }
+        Ok((step, waiter))
     }
 
+    #[inline]
+    fn advance(&self, token: f64, f: impl FnOnce(&Policy, &mut PolicyCall) -> Step) -> Result<f64> {
+        let (step, waiter) = self.step(token, |p, c, _| f(p, &mut c.call))?;
+        Ok(self.code(step, waiter))
+    }
+
+    /// Starts a call: its state goes straight into the slab (unless it is already over).
     fn start(&self) -> Result<f64> {
+        let mut table = self.bulkhead.as_ref().map(|_| waiters::lock());
         let (call, step) = self.core.start();
-        let finished = matches!(step, Step::Done(_) | Step::Fallback(_));
-        let token = if finished {
-            0.0
-        } else {
-            self.calls.borrow_mut().insert(call)?
-        };
-        Ok(token * 128.0 + self.code(step))
+        let mut waiter = 0;
+        let mut waiting = None;
+        if let (Some(table), Some(bh), Step::Wait { ticket, .. }) =
+            (table.as_deref_mut(), &self.bulkhead, step)
+        {
+            waiter = table.register(bh, ticket);
+            waiting = Some(ticket);
+        }
+        if matches!(step, Step::Done(_)) {
+            return Ok(self.code(step, waiter));
+        }
+        let token = self.calls.borrow_mut().insert(Call { call, waiting })?;
+        Ok(token * 128.0 + self.code(step, waiter))
+    }
+
+    /// The bulkhead wait of call `token` is over (`woken`, or its max wait passed).
+    fn after_wait(&self, token: f64, woken: bool) -> Result<f64> {
+        let bulkhead = self.bulkhead.clone();
+        let (step, waiter) = self.step(token, |p, c, table| {
+            if let (Some(t), Some(table), Some(bh)) = (c.waiting.take(), table, &bulkhead)
+                && !woken
+            {
+                table.forget(bh, t);
+            }
+            p.after_wait(&mut c.call, woken)
+        })?;
+        Ok(self.code(step, waiter))
+    }
+
+    /// The caller cancelled (during an attempt, a sleep or a wait).
+    fn cancel(&self, token: f64) -> Result<f64> {
+        let bulkhead = self.bulkhead.clone();
+        let (step, waiter) = self.step(token, |p, c, table| {
+            if let (Some(t), Some(table), Some(bh)) = (c.waiting.take(), table, &bulkhead) {
+                table.forget(bh, t);
+            }
+            p.cancel(&mut c.call)
+        })?;
+        Ok(self.code(step, waiter))
     }
 
     fn failure(&self, token: f64, classified: u32, retry_after_ms: f64) -> Result<f64> {
@@ -186,15 +271,16 @@ impl FastPolicy {
 }
 
 /// Fast ops: 10 start, 11 success(token), 12 failure(token, classified, retryAfterMs),
-/// 13 cancel(token), 14 afterSleep(token). NaN: use the slow path.
+/// 13 cancel(token), 14 afterSleep(token), 15 afterWait(token, woken). NaN: use the slow path.
 impl Fast for FastPolicy {
     fn call(&self, op: u32, a: f64, b: f64, c: f64) -> f64 {
         let r = match op {
             10 => self.start(),
             11 => self.advance(a, |p, call| p.on_outcome(call, AttemptOutcome::Success)),
             12 if (0.0..65536.0).contains(&b) => self.failure(a, b as u32, c),
-            13 => self.advance(a, |p, call| p.cancel(call)),
+            13 => self.cancel(a),
             14 => self.advance(a, |p, call| p.after_sleep(call)),
+            15 => self.after_wait(a, b != 0.0),
             _ => return f64::NAN,
         };
         r.unwrap_or(f64::NAN)
@@ -203,15 +289,20 @@ impl Fast for FastPolicy {
 
 #[napi]
 impl NativePolicy {
-    /// Checks the parts and builds the policy; problems are returned by `checkPolicy` first.
+    /// Builds the policy from its parts (the JS layer checks them first; a clock mismatch is
+    /// `CONFIG_INVALID`).
     #[napi(constructor)]
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         name: String,
         breaker: Option<&NativeCircuitBreaker>,
         retry: Option<&NativeRetry>,
+        rate_limiter: Option<&NativeRateLimiter>,
+        bulkhead: Option<&NativeBulkhead>,
         timeout_ms: Option<f64>,
         fallback: bool,
         clock: Option<&NativeManualClock>,
+        degradation: Option<&NativeDegradationManager>,
     ) -> Result<Self> {
         guard(|| {
             let timeout = timeout_ms
@@ -220,40 +311,26 @@ impl NativePolicy {
             let parts = PolicyParts {
                 breaker: breaker.map(|b| b.core.clone()),
                 retry: retry.map(|r| r.core.clone()),
+                rate_limiter: rate_limiter.map(|l| l.core.clone()),
+                bulkhead: bulkhead.map(|b| b.core.clone()),
                 timeout,
                 fallback,
                 clock: clock.map(NativeManualClock::clock_ref),
-                ..PolicyParts::default()
             };
-            let core = Policy::new(&name, parts).map_err(|e| {
-                let first: Vec<NativeConfigError> = config_errors(e);
-                let msg = first
-                    .iter()
-                    .map(|e| format!("{} = {} (allowed: {})", e.key, e.value, e.allowed))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                error(ErrorCode::ConfigInvalid, format!("invalid policy: {msg}"))
-            })?;
-            let core = Arc::new(core);
-            let fast = Rc::new(FastPolicy {
-                core: core.clone(),
-                calls: RefCell::new(Slab::default()),
-                last: RefCell::new(None),
-            });
-            let handle = crate::fast::register(fast.clone());
-            Ok(Self {
-                core,
-                fast,
-                handle,
-                events: EventQueue::default(),
-            })
+            Self::from_parts(&name, parts, degradation.map(|d| d.core.clone()))
         })
     }
 
-    /// The handle of this policy for the raw fast function (`fastFunction()`).
-    #[napi(getter)]
-    pub fn handle(&self) -> u32 {
-        self.handle
+    /// This policy's raw hot-path function, `f(op, a, b, c) -> code` (see `fast.rs`): 10
+    /// start, 11 success, 12 failure, 13 cancel, 14 afterSleep, 15 afterWait.
+    #[napi(
+        ts_return_type = "(op: number, a?: number, b?: number, c?: number) => number | undefined"
+    )]
+    pub fn fast_function<'e>(
+        &self,
+        env: &'e napi::Env,
+    ) -> napi::Result<napi::bindgen_prelude::Unknown<'e>> {
+        bound_function(env, self.fast.clone())
     }
 
     /// Starts a call: `token * 128 + code` (see `lastStep()` when the code is 0).
@@ -280,7 +357,7 @@ impl NativePolicy {
     /// The caller cancelled (during an attempt or a sleep): releases the permit, counts nothing.
     #[napi]
     pub fn cancel(&self, token: f64) -> Result<f64> {
-        guard(|| self.fast.advance(token, |p, c| p.cancel(c)))
+        guard(|| self.fast.cancel(token))
     }
 
     #[napi]
@@ -288,10 +365,121 @@ impl NativePolicy {
         guard(|| self.fast.advance(token, |p, c| p.after_sleep(c)))
     }
 
+    /// The bulkhead wait is over: `woken` by the call that freed a slot, or not (max wait
+    /// passed).
+    #[napi]
+    pub fn after_wait(&self, token: f64, woken: bool) -> Result<f64> {
+        guard(|| self.fast.after_wait(token, woken))
+    }
+
+    /// At the fallback step of call `token`: which strategy serves (the degradation manager's
+    /// choice, recorded; `accept(name)` answers a strategy's own `canHandle`/`isAvailable`),
+    /// and the trigger behind the error. Ends the call.
+    #[napi]
+    pub fn fallback(
+        &self,
+        token: f64,
+        cache_key: Option<String>,
+        cached: Option<String>,
+        accept: Option<crate::degradation::Accept<'_>>,
+    ) -> Result<NativeFallbackStep> {
+        let c = self.fast.calls.borrow_mut().take(token)?;
+        let cached = match cached.as_deref() {
+            Some("fresh") => Some(Freshness::Fresh),
+            Some("stale") => Some(Freshness::Stale),
+            _ => None,
+        };
+        let input = FallbackInput {
+            cache_key: cache_key.map(Arc::from),
+            cached,
+        };
+        let mut f = acceptor(&accept);
+        let chosen = self.core.choose_fallback_with(&c.call, &input, &mut f);
+        Ok(NativeFallbackStep {
+            choice: chosen.map(choice),
+            trigger: c.call.trigger().map(|t| t.as_str().to_string()),
+            attempts: c.call.attempts(),
+        })
+    }
+
+    /// Whether a degradation manager is attached.
+    #[napi]
+    pub fn has_degradation(&self) -> bool {
+        self.core.degradation().is_some()
+    }
+
     /// The step behind the last code 0.
     #[napi]
     pub fn last_step(&self) -> Option<NativeStep> {
-        self.fast.last.borrow_mut().take().map(describe)
+        self.fast
+            .last
+            .borrow_mut()
+            .take()
+            .map(|(step, waiter)| describe(step, waiter))
+    }
+
+    /// The id of this wrapper's event queue (the `-id` message of `takeLocal`).
+    #[napi(getter)]
+    pub fn queue_id(&self) -> u32 {
+        self.events.id()
+    }
+
+    /// Which parts the policy has: `[breaker, retry, rateLimiter, bulkhead, fallback]`.
+    #[napi]
+    pub fn parts(&self) -> Vec<bool> {
+        let p = self.core.parts();
+        vec![
+            p.breaker.is_some(),
+            p.retry.is_some(),
+            p.rate_limiter.is_some(),
+            p.bulkhead.is_some(),
+            p.fallback,
+        ]
+    }
+
+    /// The per-attempt timeout in ms, if any.
+    #[napi]
+    pub fn timeout(&self) -> Option<f64> {
+        self.core.parts().timeout.map(|d| d.as_secs_f64() * 1000.0)
+    }
+
+    /// A wrapper of the policy's breaker (for a policy the registry built).
+    #[napi]
+    pub fn breaker(&self) -> Option<NativeCircuitBreaker> {
+        self.core
+            .parts()
+            .breaker
+            .clone()
+            .map(NativeCircuitBreaker::from_core)
+    }
+
+    #[napi]
+    pub fn retry(&self) -> Option<NativeRetry> {
+        let clock = self.core.clock().clone();
+        self.core
+            .parts()
+            .retry
+            .clone()
+            .map(|r| NativeRetry::from_core(r, clock))
+    }
+
+    #[napi]
+    pub fn rate_limiter(&self) -> Option<NativeRateLimiter> {
+        let clock = self.core.clock().clone();
+        self.core
+            .parts()
+            .rate_limiter
+            .clone()
+            .map(|l| NativeRateLimiter::from_core(l, clock))
+    }
+
+    #[napi]
+    pub fn bulkhead(&self) -> Option<NativeBulkhead> {
+        self.core
+            .parts()
+            .bulkhead
+            .clone()
+            .map(NativeBulkhead::from_core)
     }
 
     /// Calls in flight.
@@ -318,9 +506,42 @@ impl NativePolicy {
     }
 }
 
+impl NativePolicy {
+    pub fn from_parts(
+        name: &str,
+        parts: PolicyParts,
+        degradation: Option<Arc<breakwater_core::DegradationManager>>,
+    ) -> Result<Self> {
+        let invalid = |e: breakwater_core::ConfigErrors| {
+            let first: Vec<NativeConfigError> = config_errors(e);
+            let msg = first
+                .iter()
+                .map(|e| format!("{} = {} (allowed: {})", e.key, e.value, e.allowed))
+                .collect::<Vec<_>>()
+                .join("; ");
+            error(ErrorCode::ConfigInvalid, format!("invalid policy: {msg}"))
+        };
+        let mut core = Policy::new(name, parts).map_err(invalid)?;
+        if let Some(d) = degradation {
+            core = core.with_degradation(d).map_err(invalid)?;
+        }
+        let core = Arc::new(core);
+        let fast = Rc::new(FastPolicy {
+            core: core.clone(),
+            bulkhead: core.parts().bulkhead.clone(),
+            calls: RefCell::new(Slab::default()),
+            last: RefCell::new(None),
+        });
+        Ok(Self {
+            core,
+            fast,
+            events: EventQueue::default(),
+        })
+    }
+}
+
 impl Drop for NativePolicy {
     fn drop(&mut self) {
-        crate::fast::unregister(self.handle);
         self.events.clear(|id| self.core.unsubscribe(id));
     }
 }

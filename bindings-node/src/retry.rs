@@ -11,11 +11,11 @@ use breakwater_core::retry::{
 use breakwater_core::{Category, ClockRef, ErrorCode};
 use napi_derive::napi;
 
-use crate::breaker::{NativeConfigError, config_errors, parse_json};
+use crate::breaker::{NativeConfigError, config_errors, invalid, parse_json};
 use crate::clock::NativeManualClock;
 use crate::status::{Result, error, guard};
 
-fn parse_seed(s: &str) -> Result<u64> {
+pub(crate) fn parse_seed(s: &str) -> Result<u64> {
     s.parse::<u64>()
         .map_err(|_| error(ErrorCode::InvalidArgument, format!("bad seed {s}")))
 }
@@ -69,15 +69,6 @@ fn budget_config(json: &str) -> std::result::Result<BudgetConfig, Vec<NativeConf
     Ok(cfg.budget.unwrap_or_default())
 }
 
-fn invalid(errs: Vec<NativeConfigError>) -> napi::Error<crate::status::Code> {
-    let msg = errs
-        .iter()
-        .map(|e| format!("{} = {} (allowed: {})", e.key, e.value, e.allowed))
-        .collect::<Vec<_>>()
-        .join("; ");
-    error(ErrorCode::ConfigInvalid, format!("invalid config: {msg}"))
-}
-
 /// A retry budget shared by the retries of many calls (and policies).
 #[napi]
 pub struct NativeRetryBudget {
@@ -108,7 +99,13 @@ impl NativeRetryBudget {
 #[napi]
 pub struct NativeRetry {
     pub(crate) core: Arc<RetryPolicy>,
-    clock: ClockRef,
+    pub(crate) clock: ClockRef,
+}
+
+impl NativeRetry {
+    pub fn from_core(core: Arc<RetryPolicy>, clock: ClockRef) -> Self {
+        Self { core, clock }
+    }
 }
 
 #[napi]

@@ -40,6 +40,7 @@ fn bad() -> napi::Error<crate::status::Code> {
 }
 
 impl<T> Slab<T> {
+    #[inline]
     pub fn insert(&mut self, value: T) -> Result<f64> {
         let index = match self.free.pop() {
             Some(i) => i,
@@ -64,11 +65,13 @@ impl<T> Slab<T> {
         Ok(((u64::from(slot.seq) << INDEX_BITS) | u64::from(index)) as f64)
     }
 
+    #[inline]
     fn slot(&mut self, token: f64) -> Result<(usize, &mut Slot<T>)> {
-        if !(token >= 0.0 && token.fract() == 0.0 && token < TOKEN_LIMIT) {
+        // In range and a whole number (the integer round trip is exact only for those).
+        let t = token as u64;
+        if !((0.0..TOKEN_LIMIT).contains(&token) && t as f64 == token) {
             return Err(bad());
         }
-        let t = token as u64;
         let index = (t & INDEX_MASK) as usize;
         let seq = (t >> INDEX_BITS) as u32;
         match self.slots.get_mut(index) {
@@ -82,6 +85,7 @@ impl<T> Slab<T> {
         slot.value.as_mut().ok_or_else(bad)
     }
 
+    #[inline]
     pub fn take(&mut self, token: f64) -> Result<T> {
         let (index, slot) = self.slot(token)?;
         let v = slot.value.take().ok_or_else(bad)?;

@@ -117,3 +117,151 @@ async function policies(): Promise<void> {
   else void d.reason
 }
 void policies
+
+import {
+  Bulkhead,
+  RateLimiter,
+  Registry,
+  registry,
+  wrapAgentManager,
+  type AgentCallInfo,
+  type BreakerSnapshot as Snap,
+  type GuardedAgentManager,
+} from 'breakwater'
+
+async function registries(): Promise<void> {
+  const reg = Registry.fromObject(
+    {
+      circuitBreakers: { defaults: { failureThreshold: 5, timeout: 60000 }, agentSpecific: { architect: { failureThreshold: 3 } } },
+      retry: { defaults: { max_attempts: 3 } },
+      healthChecks: { enabled: true, interval: 30000 },
+    },
+    { clock, env: true },
+  )
+  const sec: CircuitBreaker = registry.getAgentCircuitBreaker('security', { failureThreshold: 2, timeout: 120000 })
+  // @ts-expect-error `timeout` is the seed API's; `breaker()` takes recoveryTimeout
+  reg.breaker('x', { timeout: 5 })
+  // @ts-expect-error the registry's clock is fixed
+  reg.breaker('x', { clock })
+  const status: Snap | undefined = registry.getCircuitBreakerStatus('security')
+  const closed: boolean = registry.forceCloseCircuitBreaker('security')
+  const p = reg.policy('architect', { timeout: 1000, fallback: () => null })
+  const r = await p.execute(async () => 'x')
+  assertType<Equal<typeof r, string | null>>()
+  reg.reload({ circuit_breakers: { enabled: false } })
+  const fromFile: Registry = Registry.fromFile('breakwater.toml', { maxSize: 100, idleTtl: 60000 })
+  // @ts-expect-error unknown section spelling is not a ConfigDocument key
+  Registry.fromObject({ circuitBreaker: {} })
+  void sec, status, closed, fromFile
+
+  const limiter = new RateLimiter({ maxRequests: 10, timeWindow: 1000, clock })
+  const ok: boolean = limiter.tryAcquire()
+  const wait: number = limiter.reserve()
+  const bulkhead = new Bulkhead({ maxConcurrent: 2, maxQueue: 10, maxWait: 1000, clock })
+  const n = await bulkhead.execute(async (ctx: { id: number }) => ctx.id, { id: 1 })
+  assertType<Equal<typeof n, number>>()
+  new Policy({ rateLimiter: limiter, bulkhead, clock })
+  // @ts-expect-error a bulkhead option is not a limiter option
+  new RateLimiter({ maxConcurrent: 1 })
+  void ok, wait
+}
+void registries
+
+interface Task {
+  id: number
+}
+interface Out {
+  output: string
+}
+class AgentManager {
+  version = '1'
+  async executeAgent(agentName: string, task: Task): Promise<Out> {
+    return { output: `${agentName}:${task.id}` }
+  }
+  listAgents(): string[] {
+    return []
+  }
+}
+
+async function agentManagers(): Promise<void> {
+  const guarded = wrapAgentManager(new AgentManager(), {
+    circuitBreakers: { defaults: { failureThreshold: 3 }, agentSpecific: { security: { failureThreshold: 2, timeout: 120000 } } },
+    retry: { defaults: { maxAttempts: 2 } },
+    agentSpecific: { security: { fallback: (_err: unknown, info: AgentCallInfo): Out => ({ output: `queued ${info.method}` }) } },
+  })
+  const out = await guarded.executeAgent('architect', { id: 1 })
+  assertType<Equal<typeof out, Out>>()
+  assertType<Equal<Parameters<typeof guarded.executeAgent>, [agentName: string, task: Task]>>()
+  // @ts-expect-error same parameters as the original
+  await guarded.executeAgent('architect', 'not a task')
+  assertType<Equal<typeof guarded.version, string>>()
+  const plain = wrapAgentManager(new AgentManager())
+  assertType<Equal<ReturnType<typeof plain.listAgents>, Promise<string[]>>>()
+  assertType<Equal<ReturnType<typeof plain.executeAgent>, Promise<Out>>>()
+
+  const only = wrapAgentManager(new AgentManager(), { methods: ['executeAgent'], fallback: () => 'fallback' as const })
+  assertType<Equal<ReturnType<typeof only.listAgents>, string[]>>()
+  const o = await only.executeAgent('a', { id: 1 })
+  assertType<Equal<typeof o, Out | 'fallback'>>()
+  // @ts-expect-error not a method
+  wrapAgentManager(new AgentManager(), { methods: ['version'] })
+  const g: GuardedAgentManager<AgentManager, 'executeAgent' | 'listAgents', Out> = guarded
+  void g
+}
+void agentManagers
+
+import {
+  DegradationManager,
+  Fallback,
+  HealthRegistry,
+  ResponseCache,
+  prometheus,
+  type ExecutionInfo as Info,
+  type HealthReport,
+  type Level,
+  type Trigger,
+} from 'breakwater'
+
+async function degradation(): Promise<void> {
+  const manager = new DegradationManager({
+    rules: [{ name: 'r', conditions: { reasons: ['circuit_breaker_open'], component: 'llm' }, severityThreshold: 'partial', strategy: 'cache', priority: 1 }],
+    clock,
+  })
+  // @ts-expect-error reasons are triggers
+  new DegradationManager({ rules: [{ conditions: { reasons: ['oops'] }, strategy: 'x' }] })
+  manager.register({ name: 'offline', kind: 'offline_response', value: { text: 'later' } })
+  // @ts-expect-error not a kind
+  manager.register({ name: 'x', kind: 'cached' })
+  const lvl: Level = manager.level('llm')
+  const t: Trigger | undefined = manager.statistics().mostFrequentReason
+  manager.on('degradationRecovered', (e) => {
+    const d: number = e.duration
+    void d
+  })
+  const fallback = new Fallback<{ text: string }>({
+    manager,
+    cache: new ResponseCache({ ttl: 60000, clock }),
+    strategies: [{ name: 'cache', kind: 'cached_response', priority: 0 }],
+    fallback: () => ({ text: 'offline' }),
+  })
+  const policy = new Policy({ breaker: cb, fallback })
+  const r = await policy.executeWithInfo(async () => ({ text: 'live' }))
+  const i: Info<{ text: string }> = r
+  const reason: Trigger | undefined = r.reason
+  void lvl, t, i, reason
+
+  const health = new HealthRegistry({ interval: 30000, timeout: 5000, agentSpecific: { db: { critical: false } } })
+  health.register('db', async ({ signal }) => (signal.aborted ? 'unhealthy' : { status: 'healthy', message: 'ok' }), { kind: 'readiness' })
+  // @ts-expect-error not a status
+  health.register('x', async () => 'fine')
+  const report: HealthReport = await health.runChecks()
+  const ready: boolean = health.ready
+  health.on('healthChanged', (e) => {
+    const s: 'healthy' | 'degraded' | 'unhealthy' | 'critical' | 'unknown' = e.reason
+    void s
+  })
+  const text: string = prometheus({ breakers: [cb], degradation: manager, health })
+  const ct: string = prometheus.contentType
+  void report, ready, text, ct
+}
+void degradation
