@@ -251,3 +251,20 @@ test('low-level retry decisions', () => {
   assert.deepEqual(call.decide(fail({ code: 'ECONNRESET' })), { decision: 'give_up', reason: 'not_retryable' })
   assert.equal(call.attempts, 2)
 })
+
+test('review fixes: a Retry without a clock joins a breaker on a ManualClock; header names are case-insensitive', async () => {
+  const bw = require('..')
+  const { retryAfterOf } = require('../lib/classify.js')
+  const clock = new bw.ManualClock()
+  const breaker = new bw.CircuitBreaker('clocked', { clock })
+  const policy = new bw.Policy({ breaker, retry: new bw.Retry({ maxAttempts: 2, jitter: 'none', baseDelay: 100 }), timeout: 30000 })
+  let calls = 0
+  const value = await policy.execute(async () => {
+    calls += 1
+    if (calls === 1) throw Object.assign(new Error('busy'), { status: 429, headers: { 'Retry-After': '5' } })
+    return 'ok'
+  })
+  assert.equal(value, 'ok')
+  assert.equal(clock.now(), 5000, 'slept the server-given 5 s on the manual clock')
+  assert.equal(retryAfterOf({ headers: { 'Retry-After-Ms': '250' } }, 0), 250)
+})

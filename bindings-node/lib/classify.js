@@ -73,7 +73,12 @@ function defaultCategoryIndex(x) {
 
 function header(headers, name) {
   if (!isObj(headers)) return undefined
-  const v = typeof headers.get === 'function' ? headers.get(name) : headers[name]
+  // Header names are case-insensitive: a plain object may spell them `Retry-After`.
+  const v =
+    typeof headers.get === 'function'
+      ? headers.get(name)
+      : (headers[name] ??
+        headers[Object.keys(headers).find((k) => k.toLowerCase() === name) ?? name])
   if (typeof v === 'string') return v
   if (typeof v === 'number') return String(v)
   return undefined

@@ -58,14 +58,17 @@ class Policy {
     const retry = o.retry ?? undefined
     const rateLimiter = o.rateLimiter ?? undefined
     const bulkhead = o.bulkhead ?? undefined
-    // One clock for every part (contract section 7): undefined is the system clock.
+    // One clock for every part (contract section 7). A breaker always has one (undefined: the
+    // system clock). Retry, RateLimiter, Bulkhead and Fallback read the policy's clock when they
+    // were made without one; only a clock given to them must match.
     const clocks = []
     if (o.clock !== undefined && o.clock !== null) clocks.push(o.clock)
     if (breaker instanceof CircuitBreaker) clocks.push(breaker.clock)
-    if (retry instanceof Retry) clocks.push(retry.clock)
-    if (rateLimiter instanceof RateLimiter) clocks.push(rateLimiter.clock)
-    if (bulkhead instanceof Bulkhead) clocks.push(bulkhead.clock)
-    if (o.fallback instanceof Fallback) clocks.push(o.fallback.clock)
+    for (const part of [retry, rateLimiter, bulkhead, o.fallback]) {
+      const known =
+        part instanceof Retry || part instanceof RateLimiter || part instanceof Bulkhead || part instanceof Fallback
+      if (known && part.clock) clocks.push(part.clock)
+    }
     if (clocks.some((c) => c !== clocks[0])) {
       errors.push({ key: 'clock', value: o.clock, allowed: "the clock of the policy's parts (they must share one)" })
     }
