@@ -493,11 +493,37 @@ impl PyCircuitBreaker {
         })
     }
 
+    /// A native guarded coroutine function (the asyncio fast path), or None when this
+    /// interpreter lacks it (the Python layer then wraps with `async def`).
+    #[pyo3(signature = (func, /))]
+    fn _wrap_async(
+        slf: &Bound<'_, Self>,
+        func: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<crate::fastawait::GuardedAsync>> {
+        Self::wrap_async(slf, func)
+    }
+
+    /// `func(*args, **kwargs)` as a guarded coroutine, not started (the asyncio fast path).
+    #[pyo3(signature = (func, /, *args, **kwargs))]
+    fn _call_async(
+        slf: &Bound<'_, Self>,
+        func: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        Self::call_async_native(slf, func, args, kwargs)
+    }
+
     /// The asyncio fast path: a permit packed in an int (no object per call); hand it back
     /// with `_finish`.
-    fn _acquire(&self, py: Python<'_>) -> PyResult<u128> {
+    fn _acquire<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match self.core.try_acquire() {
-            Ok(p) => Ok(pack_permit(p)),
+            // One machine word whenever it fits (PyO3's u128 conversion under abi3 builds the
+            // int from two halves with shifts: five objects instead of one).
+            Ok(p) => match u64::try_from(pack_permit(p)) {
+                Ok(small) => small.into_bound_py_any(py),
+                Err(_) => pack_permit(p).into_bound_py_any(py),
+            },
             Err(rej) => Err(self.open_error(py, rej)),
         }
     }
@@ -985,6 +1011,63 @@ impl PyEvent {
 
 #[pymethods]
 impl PyEvent {
+    /// An event made by hand (to feed an `EventLog`, an `AlertManager` or an `Slo`); `at`
+    /// defaults to the system's wall time in ms, `duration` / `delay` are seconds.
+    #[new]
+    #[pyo3(signature = (kind, component, *, at = None, from_ = None, to = None, reason = None, category = None, duration = None, attempt = None, delay = None, strategy = None, severity = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        kind: &str,
+        component: &str,
+        at: Option<u64>,
+        from_: Option<&str>,
+        to: Option<&str>,
+        reason: Option<&str>,
+        category: Option<&str>,
+        duration: Option<f64>,
+        attempt: Option<u32>,
+        delay: Option<f64>,
+        strategy: Option<&str>,
+        severity: Option<&str>,
+    ) -> PyResult<Self> {
+        use breakwater_core::State;
+        let kind =
+            event_kind(kind)?.ok_or_else(|| PyValueError::new_err("an event kind, not \"*\""))?;
+        let state = |s: Option<&str>| -> PyResult<Option<State>> {
+            s.map(|s| {
+                State::ALL
+                    .into_iter()
+                    .find(|x| x.as_str() == s)
+                    .ok_or_else(|| PyValueError::new_err(format!("unknown state {s:?}")))
+            })
+            .transpose()
+        };
+        let secs = |d: Option<f64>, what: &str| -> PyResult<Option<std::time::Duration>> {
+            d.map(|d| {
+                crate::config::secs_to_duration(d)
+                    .ok_or_else(|| PyValueError::new_err(format!("{what} must be seconds >= 0")))
+            })
+            .transpose()
+        };
+        let at = at.unwrap_or_else(|| breakwater_core::ClockRef::system().wall_ms());
+        let mut e = Event::new(kind, &Arc::from(component), at);
+        e.from = state(from_)?;
+        e.to = state(to)?;
+        e.reason = reason.map(crate::observe::static_name).transpose()?;
+        e.severity = severity.map(crate::observe::static_name).transpose()?;
+        e.category = category
+            .map(|c| {
+                c.parse::<Category>()
+                    .map_err(|_| PyValueError::new_err(format!("unknown category {c:?}")))
+            })
+            .transpose()?;
+        e.duration = secs(duration, "duration")?;
+        e.delay = secs(delay, "delay")?;
+        e.attempt = attempt;
+        e.strategy = strategy.map(Arc::from);
+        Ok(PyEvent(e))
+    }
+
     #[getter]
     fn kind(&self) -> &'static str {
         self.0.kind.as_str()

@@ -198,6 +198,19 @@ pub fn panic_error(py: Python<'_>, what: &str) -> PyErr {
     }
 }
 
+/// A `BreakwaterError` with code `INVALID_ARGUMENT` (e.g. a report for a check never
+/// registered).
+pub fn invalid_argument(py: Python<'_>, what: &str) -> PyErr {
+    let t = types(py).base.bind(py);
+    match t.call1((what.to_string(),)) {
+        Ok(e) => {
+            let _ = e.setattr(intern!(py, "code"), "INVALID_ARGUMENT");
+            PyErr::from_value(e)
+        }
+        Err(e) => e,
+    }
+}
+
 /// Runs `f`, turning a Rust panic into `BreakwaterError(code="PANIC")` instead of PyO3's
 /// `PanicException` (contract section 3). Free when nothing panics.
 #[inline]

@@ -3,13 +3,20 @@
 //! ergonomics (decorators for coroutine functions, context managers, asyncio).
 
 mod breaker;
+mod cache;
 mod classify;
 mod clock;
 mod config;
+mod degradation;
+mod document;
 mod errors;
+mod fastawait;
+mod health;
 mod json;
 mod limiter;
+mod observe;
 mod policy;
+mod records;
 mod registry;
 
 use pyo3::prelude::*;
@@ -33,24 +40,42 @@ fn wall_ms(clock: Option<&Bound<'_, clock::PyManualClock>>) -> u64 {
     }
 }
 
-/// The default classifier: the category of an exception (contract section 4).
+/// The core's classification of `error`, with a `classify=` hook's answer first (as a
+/// breaker or policy with that hook would see it).
+fn classification(
+    error: &Bound<'_, PyAny>,
+    clock: Option<&Bound<'_, clock::PyManualClock>>,
+    hook: Option<&Bound<'_, PyAny>>,
+) -> breakwater_core::Classification {
+    let py = error.py();
+    let hook = hook.filter(|h| !h.is_none()).map(|h| h.clone().unbind());
+    let logged = std::sync::atomic::AtomicBool::new(false);
+    let user = breaker::user_category(py, hook.as_ref(), &logged, error);
+    classify::extract(error).classify(user, wall_ms(clock))
+}
+
+/// The category of an exception (contract section 4): the default classifier's, or a
+/// `classify` hook's answer when it gives one.
 #[pyfunction(name = "classify")]
-#[pyo3(signature = (error, clock = None))]
+#[pyo3(signature = (error, clock = None, *, classify = None))]
 fn py_classify(
     error: &Bound<'_, PyAny>,
     clock: Option<&Bound<'_, clock::PyManualClock>>,
+    classify: Option<&Bound<'_, PyAny>>,
 ) -> &'static str {
-    classify::classify_exception(error, wall_ms(clock))
-        .category
-        .as_str()
+    classification(error, clock, classify).category.as_str()
 }
 
 /// Whether an exception means the request was certainly never sent (connection refused, DNS
 /// failure): safe to retry even when the call is not idempotent.
 #[pyfunction]
-#[pyo3(signature = (error, clock = None))]
-fn not_sent(error: &Bound<'_, PyAny>, clock: Option<&Bound<'_, clock::PyManualClock>>) -> bool {
-    classify::classify_exception(error, wall_ms(clock)).not_sent
+#[pyo3(signature = (error, clock = None, *, classify = None))]
+fn not_sent(
+    error: &Bound<'_, PyAny>,
+    clock: Option<&Bound<'_, clock::PyManualClock>>,
+    classify: Option<&Bound<'_, PyAny>>,
+) -> bool {
+    classification(error, clock, classify).not_sent
 }
 
 /// The server-requested wait an exception carries (`retry_after` attribute, `Retry-After` or
@@ -81,6 +106,11 @@ fn _breakwater(m: &Bound<'_, PyModule>) -> PyResult<()> {
     policy::register(m)?;
     limiter::register(m)?;
     registry::register(m)?;
+    degradation::register(m)?;
+    health::register(m)?;
+    observe::register(m)?;
+    fastawait::register(m)?;
+    document::register(m)?;
     m.add_class::<clock::PyManualClock>()?;
     m.add_function(wrap_pyfunction!(py_classify, m)?)?;
     m.add_function(wrap_pyfunction!(not_sent, m)?)?;

@@ -40,7 +40,7 @@ pub struct _ParsedLimiter {
 }
 
 impl PyRateLimiter {
-    fn clock_ref(&self) -> ClockRef {
+    pub fn clock_ref(&self) -> ClockRef {
         match &self.clock {
             Some(c) => ClockRef::Manual(c.get().inner.clone()),
             None => ClockRef::system(),

@@ -9,8 +9,12 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use breakwater_core::classify::Classification;
+use breakwater_core::degradation::FallbackChoice;
 use breakwater_core::limiter::Ticket;
-use breakwater_core::policy::{AttemptOutcome, Policy, PolicyCall, PolicyParts, Step, Verdict};
+use breakwater_core::policy::{
+    AttemptOutcome, CallInfo as CoreCallInfo, FallbackInput, Policy, PolicyCall, PolicyParts, Step,
+    Verdict,
+};
 use breakwater_core::retry::{BudgetConfig, Jitter, RetryBudget, RetryConfig, RetryPolicy};
 use breakwater_core::{Category, CategorySet, ClockRef, ErrorCode, ManualClock, State};
 use pyo3::exceptions::{PyException, PyValueError};
@@ -26,6 +30,7 @@ use crate::breaker::{
 use crate::classify;
 use crate::clock::PyManualClock;
 use crate::config::{Reader, as_duration, as_int, items};
+use crate::degradation::{Acceptor, Host, PyFallback};
 use crate::errors::{self, PyConfigProblem, config_error};
 use crate::limiter::{PyBulkhead, PyRateLimiter};
 
@@ -330,6 +335,20 @@ impl PyRetry {
         self.budget.as_ref().map(|b| b.clone_ref(py))
     }
 
+    /// Starts one call's retry state now (on `clock`, default the system clock): the low-level
+    /// protocol under `call` and `Policy`. Ask `decide(error)` after each failed attempt.
+    #[pyo3(signature = (clock = None))]
+    fn begin(&self, py: Python<'_>, clock: Option<&Bound<'_, PyAny>>) -> PyResult<RetryCall> {
+        let clock = crate::cache::manual_clock_arg(py, clock)?;
+        let clock = crate::cache::clock_ref(&clock);
+        let state = self.inner.begin(clock.now());
+        Ok(RetryCall {
+            policy: self.inner.clone(),
+            state,
+            clock,
+        })
+    }
+
     fn __repr__(&self) -> String {
         let c = self.inner.config();
         format!(
@@ -339,6 +358,80 @@ impl PyRetry {
             crate::fmt_secs(c.max_delay.as_secs_f64()),
             c.jitter.as_str()
         )
+    }
+}
+
+/// One call's retry state (`Retry.begin()`): its own random stream, its attempts, when it
+/// started. `decide(error)` after each failed attempt says whether to retry and after how long.
+#[pyclass(module = "breakwater", name = "RetryCall")]
+pub struct RetryCall {
+    policy: Arc<RetryPolicy>,
+    state: breakwater_core::RetryState,
+    clock: ClockRef,
+}
+
+#[pymethods]
+impl RetryCall {
+    /// What follows the latest failed attempt: the exception it raised (classified like a
+    /// guarded call's), or just its `category`. A `RetryDecision`; a "retry" counts the next
+    /// attempt as started.
+    #[pyo3(signature = (error = None, *, category = None))]
+    fn decide<'py>(
+        &mut self,
+        py: Python<'py>,
+        error: Option<&Bound<'py, PyAny>>,
+        category: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let failure = match (error, category) {
+            (_, Some(c)) => {
+                let cat: Category = c.parse().map_err(|_| {
+                    PyValueError::new_err(format!(
+                        "unknown category {c:?}; one of: {}",
+                        Category::ALL.map(|c| c.as_str()).join(", ")
+                    ))
+                })?;
+                let mut f = match error {
+                    Some(e) => classify::classify_exception(e, self.clock.wall_ms()),
+                    None => Classification::of(cat),
+                };
+                f.category = cat;
+                f
+            }
+            (Some(e), None) => classify::classify_exception(e, self.clock.wall_ms()),
+            (None, None) => {
+                return Err(PyValueError::new_err(
+                    "decide() needs an error or a category",
+                ));
+            }
+        };
+        let d = self
+            .policy
+            .decide(&mut self.state, &failure, self.clock.now());
+        match d {
+            breakwater_core::Decision::Retry { delay, attempt } => {
+                crate::records::rec!(py, "RetryDecision", {
+                    decision: "retry",
+                    delay: delay.as_secs_f64(),
+                    attempt: attempt,
+                })
+            }
+            breakwater_core::Decision::GiveUp(reason) => {
+                crate::records::rec!(py, "RetryDecision", {
+                    decision: "give_up",
+                    reason: reason.as_str(),
+                })
+            }
+        }
+    }
+
+    /// Attempts made so far, the current one included.
+    #[getter]
+    fn attempts(&self) -> u32 {
+        self.state.attempts()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<RetryCall attempts={}>", self.state.attempts())
     }
 }
 
@@ -368,7 +461,10 @@ pub struct PyPolicy {
     retry: Option<Py<PyRetry>>,
     rate_limiter: Option<Py<PyRateLimiter>>,
     bulkhead: Option<Py<PyBulkhead>>,
+    /// The plain fallback function: `fallback=` itself, or a `Fallback`'s `fallback`.
     fallback: Option<Py<PyAny>>,
+    /// A `bw.Fallback` (strategies chosen by its degradation manager, its response cache).
+    fb: Option<Py<PyFallback>>,
     clock: Option<Py<PyManualClock>>,
     manual: Option<Arc<ManualClock>>,
     classify: Option<Py<PyAny>>,
@@ -394,9 +490,7 @@ pub struct Run {
 /// How a guarded call ended, for `call_with_info`.
 pub struct CallOutcome {
     value: Py<PyAny>,
-    from_fallback: bool,
-    reason: Option<&'static str>,
-    attempts: u32,
+    info: CoreCallInfo,
 }
 
 impl CallOutcome {
@@ -405,13 +499,34 @@ impl CallOutcome {
     }
 }
 
-/// Why a fallback served: the degradation trigger behind the call's error
-/// (`circuit_breaker_open`, `timeout`, `rate_limited`, `error_rate`).
-fn fallback_reason(call: &PolicyCall) -> Option<&'static str> {
-    call.trigger().map(|t| t.as_str())
+/// Sets `error.__context__` to `during` (what Python does for an exception raised while
+/// handling another), unless it already has one.
+fn chain_context(py: Python<'_>, error: &PyErr, during: &PyErr) {
+    let e = error.value(py);
+    if e.getattr(intern!(py, "__context__"))
+        .is_ok_and(|c| c.is_none())
+    {
+        let _ = e.setattr(intern!(py, "__context__"), during.value(py));
+    }
 }
 
 impl PyPolicy {
+    pub fn core(&self) -> &Arc<Policy> {
+        &self.core
+    }
+
+    pub fn breaker_object(&self, py: Python<'_>) -> Option<Py<PyCircuitBreaker>> {
+        self.breaker.as_ref().map(|b| b.clone_ref(py))
+    }
+
+    pub fn rate_limiter_object(&self, py: Python<'_>) -> Option<Py<PyRateLimiter>> {
+        self.rate_limiter.as_ref().map(|b| b.clone_ref(py))
+    }
+
+    pub fn bulkhead_object(&self, py: Python<'_>) -> Option<Py<PyBulkhead>> {
+        self.bulkhead.as_ref().map(|b| b.clone_ref(py))
+    }
+
     fn attempt_failed(&self, py: Python<'_>, exc: &Bound<'_, PyAny>) -> AttemptOutcome {
         if !exc.is_instance_of::<PyException>() {
             return AttemptOutcome::Cancelled; // asyncio cancellation, KeyboardInterrupt...
@@ -603,27 +718,115 @@ impl PyPolicy {
         }
     }
 
-    /// Runs the fallback on the error the pipeline ended with.
-    fn serve_fallback(&self, py: Python<'_>, verdict: Verdict, run: &Run) -> PyResult<CallOutcome> {
-        let attempts = run.call.attempts();
-        match self.resolve(py, verdict, &run.last) {
-            Ok(value) => Ok(CallOutcome {
-                value,
-                from_fallback: false,
-                reason: None,
-                attempts,
-            }),
-            Err(err) => {
-                let Some(fb) = &self.fallback else {
-                    return Err(err);
-                };
-                let value = fb.bind(py).call1((err.value(py),))?.unbind();
-                Ok(CallOutcome {
+    /// Runs the fallback on the error the pipeline ended with: the strategy the degradation
+    /// manager chooses, else the plain fallback function, else the error.
+    fn serve_fallback(
+        &self,
+        py: Python<'_>,
+        verdict: Verdict,
+        run: &Run,
+        func: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<CallOutcome> {
+        let err = match self.resolve(py, verdict, &run.last) {
+            Ok(value) => {
+                return Ok(CallOutcome {
                     value,
-                    from_fallback: true,
-                    reason: fallback_reason(&run.call),
-                    attempts,
-                })
+                    info: run.call.info(),
+                });
+            }
+            Err(e) => e,
+        };
+        if let Some(fb) = &self.fb
+            && let Some((value, choice)) =
+                self.serve_strategy(py, fb.get(), &run.call, &err, func, args, kwargs)?
+        {
+            return Ok(CallOutcome {
+                value,
+                info: run.call.fallback_info(Some(&choice)),
+            });
+        }
+        match &self.fallback {
+            Some(fb) => match fb.bind(py).call1((err.value(py),)) {
+                Ok(v) => Ok(CallOutcome {
+                    value: v.unbind(),
+                    info: run.call.fallback_info(None),
+                }),
+                Err(e) => {
+                    chain_context(py, &e, &err);
+                    Err(e)
+                }
+            },
+            None => Err(err),
+        }
+    }
+
+    /// Asks the degradation manager which strategy serves (with the cache's answer and the
+    /// strategies' own predicates) and produces its value; None when none serves.
+    #[allow(clippy::too_many_arguments)]
+    fn serve_strategy(
+        &self,
+        py: Python<'_>,
+        fb: &PyFallback,
+        call: &PolicyCall,
+        err: &PyErr,
+        func: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Option<(Py<PyAny>, FallbackChoice)>> {
+        let key = fb.key(py, self.name.bind(py), func, args, kwargs);
+        let cached = match (&fb.cache, &key) {
+            (Some(c), Some(k)) => c.get().status_of(py, k)?,
+            _ => None,
+        };
+        let input = FallbackInput {
+            cache_key: None,
+            cached,
+        };
+        let host = Host {
+            error: Some(err.value(py).clone().into_any()),
+            args: Some(args.clone()),
+            kwargs: kwargs.cloned(),
+            key,
+        };
+        let mgr = fb.manager.get();
+        let choice = {
+            let impls = mgr.impls.bind(py);
+            let mut acceptor = Acceptor::new(py, impls, &host);
+            self.core
+                .choose_fallback_with(call, &input, &mut |i, c| acceptor.accept(i, c))
+        };
+        let Some(choice) = choice else {
+            return Ok(None);
+        };
+        let Some(ctx) = self.core.fallback_context(call, &input) else {
+            return Ok(None);
+        };
+        match mgr.serve(py, &choice, &ctx, &host, fb.cache.as_ref()) {
+            Ok(Some(v)) => Ok(Some((v.unbind(), choice))),
+            Ok(None) => Ok(None),
+            Err(e) => {
+                chain_context(py, &e, err);
+                Err(e)
+            }
+        }
+    }
+
+    /// A live value: remembered for `cached_response` when the Fallback has a cache.
+    fn remember(
+        &self,
+        py: Python<'_>,
+        value: &Py<PyAny>,
+        func: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) {
+        if let Some(fb) = &self.fb {
+            let fb = fb.get();
+            if fb.cache.is_some() {
+                let key = fb.key(py, self.name.bind(py), func, args, kwargs);
+                fb.remember(py, key.as_ref(), value);
             }
         }
     }
@@ -658,15 +861,15 @@ impl PyPolicy {
                     Err(e) => self.cancel(py, &mut run, e),
                 },
                 Step::Wait { ticket, max_wait } => self.wait_sync(py, &mut run, ticket, max_wait),
-                Step::Fallback(v) => return self.serve_fallback(py, v, &run),
+                Step::Fallback(v) => return self.serve_fallback(py, v, &run, func, args, kwargs),
                 Step::Done(v) => {
-                    let attempts = run.call.attempts();
                     let value = self.resolve(py, v, &run.last)?;
+                    if v == Verdict::Value {
+                        self.remember(py, &value, func, args, kwargs);
+                    }
                     return Ok(CallOutcome {
                         value,
-                        from_fallback: false,
-                        reason: None,
-                        attempts,
+                        info: run.call.info(),
                     });
                 }
             }
@@ -678,10 +881,7 @@ impl PyPolicy {
             py,
             CallInfo {
                 value: o.value,
-                from_fallback: o.from_fallback,
-                strategy: None, // a plain fallback function; strategies come with degradation
-                reason: o.reason,
-                attempts: o.attempts,
+                info: o.info,
             },
         )
     }
@@ -709,6 +909,7 @@ impl PyPolicy {
         let mut rate_limiter: Option<Py<PyRateLimiter>> = None;
         let mut bulkhead: Option<Py<PyBulkhead>> = None;
         let mut fallback = None;
+        let mut fb: Option<Py<PyFallback>> = None;
         let mut clock: Option<Py<PyManualClock>> = None;
         let mut classify = None;
         let mut failure_if = None;
@@ -752,9 +953,19 @@ impl PyPolicy {
                     }
                     _ => problems.push(policy_problem(&k, &v, "None or a duration > 0 (seconds)")),
                 },
+                "fallback" if v.is_instance_of::<PyFallback>() => {
+                    let f = v.cast::<PyFallback>()?;
+                    fallback = f.get().fallback.as_ref().map(|f| f.clone_ref(py));
+                    fb = Some(f.clone().unbind());
+                }
                 "fallback" | "classify" | "failure_if" => {
                     if !v.is_callable() {
-                        problems.push(policy_problem(&k, &v, "None or a callable"));
+                        let allowed = if k == "fallback" {
+                            "None, a callable or a breakwater.Fallback"
+                        } else {
+                            "None or a callable"
+                        };
+                        problems.push(policy_problem(&k, &v, allowed));
                     } else if k == "fallback" {
                         fallback = Some(v.clone().unbind());
                     } else if k == "classify" {
@@ -777,11 +988,15 @@ impl PyPolicy {
         let limiter_clock = rate_limiter
             .as_ref()
             .map(|l| l.get().clock.as_ref().map(|c| c.get().inner.clone()));
+        let fallback_clock = fb
+            .as_ref()
+            .map(|f| f.get().clock.as_ref().map(|c| c.get().inner.clone()));
         let chosen: Option<Option<Arc<ManualClock>>> = clock
             .as_ref()
             .map(|c| Some(c.get().inner.clone()))
             .or_else(|| breaker_clock.clone())
-            .or_else(|| limiter_clock.clone());
+            .or_else(|| limiter_clock.clone())
+            .or_else(|| fallback_clock.clone());
         let same = |a: &Option<Arc<ManualClock>>, b: &Option<Arc<ManualClock>>| match (a, b) {
             (None, None) => true,
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
@@ -794,6 +1009,15 @@ impl PyPolicy {
                 "rate_limiter",
                 l.bind(py).as_any(),
                 "a RateLimiter on the policy's clock (all parts must share one)",
+            ));
+        }
+        if let (Some(want), Some(got), Some(f)) = (&chosen, &fallback_clock, &fb)
+            && !same(want, got)
+        {
+            problems.push(policy_problem(
+                "fallback",
+                f.bind(py).as_any(),
+                "a Fallback on the policy's clock (pass the same clock= to bw.Fallback)",
             ));
         }
         if !problems.is_empty() {
@@ -853,7 +1077,28 @@ impl PyPolicy {
                 rate_limiter
                     .as_ref()
                     .and_then(|l| l.get().clock.as_ref().map(|c| c.clone_ref(py)))
+            })
+            .or_else(|| {
+                fb.as_ref()
+                    .and_then(|f| f.get().clock.as_ref().map(|c| c.clone_ref(py)))
             });
+        let core = match &fb {
+            None => core,
+            Some(f) => core
+                .with_degradation(f.get().manager.get().core.clone())
+                .map_err(|e| {
+                    config_error(
+                        py,
+                        e.0.iter()
+                            .map(|e| PyConfigProblem {
+                                key: "fallback".into(),
+                                value: f.clone_ref(py).into_any(),
+                                allowed: e.allowed.clone(),
+                            })
+                            .collect(),
+                    )
+                })?,
+        };
         Ok(Self {
             core: Arc::new(core),
             name,
@@ -862,6 +1107,7 @@ impl PyPolicy {
             rate_limiter,
             bulkhead,
             fallback,
+            fb,
             clock,
             manual,
             classify,
@@ -906,11 +1152,26 @@ impl PyPolicy {
         }
     }
 
-    /// Starts a call for the asyncio loop of the Python layer.
-    fn _start(slf: &Bound<'_, Self>) -> PolicyRun {
+    /// Starts a call for the asyncio loop of the Python layer (`func`, `args`, `kwargs`: the
+    /// call, for the response cache and the fallback strategies).
+    #[pyo3(signature = (func = None, args = None, kwargs = None))]
+    fn _start(
+        slf: &Bound<'_, Self>,
+        func: Option<Py<PyAny>>,
+        args: Option<Py<PyTuple>>,
+        kwargs: Option<Py<PyDict>>,
+    ) -> PolicyRun {
+        let p = slf.get();
+        let call = if p.fb.is_some() {
+            func.map(|f| (f, args, kwargs))
+        } else {
+            None
+        };
         PolicyRun {
             policy: slf.clone().unbind(),
-            run: slf.get().start(),
+            run: p.start(),
+            call,
+            info: None,
         }
     }
 
@@ -939,14 +1200,47 @@ impl PyPolicy {
     fn timeout(&self) -> Option<f64> {
         self.timeout
     }
+    /// The `Fallback` given as `fallback=`, or the fallback function.
     #[getter]
     fn fallback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.fallback.as_ref().map(|f| f.clone_ref(py))
+        match &self.fb {
+            Some(f) => Some(f.clone_ref(py).into_any()),
+            None => self.fallback.as_ref().map(|f| f.clone_ref(py)),
+        }
     }
     /// The ManualClock the policy runs on (its own or its breaker's), or None.
     #[getter]
     fn clock(&self, py: Python<'_>) -> Option<Py<PyManualClock>> {
         self.clock.as_ref().map(|c| c.clone_ref(py))
+    }
+
+    /// The policy's counters: `attempts_total`, `retries_total`, `fallbacks_total` (calls
+    /// whose error went to the fallback step), `results` (finished calls by verdict: value,
+    /// user_error, retry_exhausted, rejected, cancelled), `rejections` (circuit_open,
+    /// rate_limited, bulkhead_full) and `give_ups` (by give-up reason).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        use breakwater_core::policy::{REJECTION_NAMES, RESULT_NAMES};
+        let s = self.core.stats();
+        let d = PyDict::new(py);
+        d.set_item("attempts_total", s.attempts_total)?;
+        d.set_item("retries_total", s.retries_total)?;
+        d.set_item("fallbacks_total", s.fallbacks_total)?;
+        let results = PyDict::new(py);
+        for (name, n) in RESULT_NAMES.iter().zip(s.results) {
+            results.set_item(*name, n)?;
+        }
+        d.set_item("results", results)?;
+        let rejections = PyDict::new(py);
+        for (name, n) in REJECTION_NAMES.iter().zip(s.rejections) {
+            rejections.set_item(*name, n)?;
+        }
+        d.set_item("rejections", rejections)?;
+        let give_ups = PyDict::new(py);
+        for r in breakwater_core::GiveUpReason::ALL {
+            give_ups.set_item(r.as_str(), s.give_ups[r as usize])?;
+        }
+        d.set_item("give_ups", give_ups)?;
+        Ok(d)
     }
 
     /// Listens to the policy's own events (`retry`, `give_up`; `"*"` for both); the breaker
@@ -971,7 +1265,7 @@ impl PyPolicy {
             self.breaker.is_some(),
             self.retry.is_some(),
             self.timeout,
-            self.fallback.is_some()
+            self.fallback.is_some() || self.fb.is_some()
         )
     }
 
@@ -981,6 +1275,9 @@ impl PyPolicy {
             .flatten()
         {
             visit.call(o)?;
+        }
+        if let Some(f) = &self.fb {
+            visit.call(f)?;
         }
         if let Some(b) = &self.breaker {
             visit.call(b)?;
@@ -1001,11 +1298,18 @@ impl PyPolicy {
     }
 }
 
+/// A guarded call's function and arguments.
+type GuardedCall = (Py<PyAny>, Option<Py<PyTuple>>, Option<Py<PyDict>>);
+
 /// One policy call driven step by step (the asyncio loop in `breakwater._policy`).
 #[pyclass(module = "breakwater._breakwater", name = "_PolicyRun")]
 pub struct PolicyRun {
     policy: Py<PyPolicy>,
     run: Run,
+    /// The guarded call (kept only when the policy has a `Fallback`).
+    call: Option<GuardedCall>,
+    /// How the call ended, once a fallback step ran.
+    info: Option<CoreCallInfo>,
 }
 
 impl PolicyRun {
@@ -1079,6 +1383,14 @@ impl PolicyRun {
     fn on_value<'py>(&mut self, py: Python<'py>, value: Bound<'py, PyAny>) -> Bound<'py, PyString> {
         let p = self.policy.get();
         p.on_value(py, &mut self.run, value);
+        if let (Step::Done(Verdict::Value), Some((f, a, k)), Last::Value(v)) =
+            (self.run.step, &self.call, &self.run.last)
+        {
+            let args = a
+                .as_ref()
+                .map_or_else(|| PyTuple::empty(py), |a| a.bind(py).clone());
+            p.remember(py, v, f.bind(py), &args, k.as_ref().map(|k| k.bind(py)));
+        }
         self.kind_of(py)
     }
 
@@ -1156,43 +1468,42 @@ impl PolicyRun {
             py,
             CallOutcome {
                 value,
-                from_fallback: false,
-                reason: None,
-                attempts: self.run.call.attempts(),
+                info: self.run.call.info(),
             },
         )
     }
 
-    /// At "fallback": the error the fallback replaces (None when the pipeline ended in a value).
-    fn fallback_error(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+    /// At "fallback": runs the fallback (the chosen strategy, else the fallback function) and
+    /// returns `(value, from_fallback)`; the value may be awaitable. Raises the verdict's error
+    /// when nothing serves.
+    fn fallback<'py>(&mut self, py: Python<'py>) -> PyResult<(Py<PyAny>, bool)> {
         let Step::Fallback(v) = self.run.step else {
             return Err(PyValueError::new_err("no fallback step"));
         };
-        match self.policy.get().resolve(py, v, &self.run.last) {
-            Ok(_) => Ok(None),
-            Err(e) => Ok(Some(e.value(py).clone().into_any().unbind())),
-        }
+        let p = self.policy.get();
+        let none = py.None().into_bound(py);
+        let (func, args, kwargs) = match &self.call {
+            Some((f, a, k)) => (
+                f.bind(py).clone(),
+                a.as_ref()
+                    .map_or_else(|| PyTuple::empty(py), |a| a.bind(py).clone()),
+                k.as_ref().map(|k| k.bind(py).clone()),
+            ),
+            None => (none, PyTuple::empty(py), None),
+        };
+        let o = p.serve_fallback(py, v, &self.run, &func, &args, kwargs.as_ref())?;
+        let from_fallback = o.info.from_fallback;
+        self.info = Some(o.info);
+        Ok((o.value, from_fallback))
     }
 
-    /// A CallInfo for a value the fallback served (or, with `from_fallback=False`, the value).
-    fn info(
-        &self,
-        py: Python<'_>,
-        value: Py<PyAny>,
-        from_fallback: bool,
-    ) -> PyResult<Py<CallInfo>> {
-        let reason = if from_fallback {
-            fallback_reason(&self.run.call)
-        } else {
-            None
-        };
+    /// A CallInfo for `value`, the result of the fallback step (or of the live call).
+    fn info(&self, py: Python<'_>, value: Py<PyAny>) -> PyResult<Py<CallInfo>> {
         self.policy.get().info(
             py,
             CallOutcome {
                 value,
-                from_fallback,
-                reason,
-                attempts: self.run.call.attempts(),
+                info: self.info.clone().unwrap_or_else(|| self.run.call.info()),
             },
         )
     }
@@ -1202,21 +1513,28 @@ impl PolicyRun {
         if let Last::Value(v) = &self.run.last {
             visit.call(v)?;
         }
+        if let Some((f, a, k)) = &self.call {
+            visit.call(f)?;
+            if let Some(a) = a {
+                visit.call(a)?;
+            }
+            if let Some(k) = k {
+                visit.call(k)?;
+            }
+        }
         Ok(())
     }
 }
 
-/// How a guarded call ended: `value`, whether a fallback served it (`from_fallback`;
-/// `strategy`: None for a plain fallback function), why (`reason`: the degradation trigger,
-/// `circuit_breaker_open`, `timeout`, `rate_limited` or `error_rate`; None for a live result),
-/// `stale` (always False until the response cache lands) and `attempts`.
+/// How a guarded call ended: `value`, whether a fallback served it (`from_fallback`),
+/// which strategy (`strategy`, `kind`: None for a live value or a plain fallback function), why
+/// (`reason`: the degradation trigger, `circuit_breaker_open`, `timeout`, `rate_limited` or
+/// `error_rate`; None for a live value), whether a cached response was past its TTL (`stale`)
+/// and the attempts made.
 #[pyclass(frozen, module = "breakwater", name = "CallInfo")]
 pub struct CallInfo {
     value: Py<PyAny>,
-    from_fallback: bool,
-    strategy: Option<&'static str>,
-    reason: Option<&'static str>,
-    attempts: u32,
+    info: CoreCallInfo,
 }
 
 #[pymethods]
@@ -1228,33 +1546,44 @@ impl CallInfo {
     #[getter]
     #[allow(clippy::wrong_self_convention)] // the contract's field name
     fn from_fallback(&self) -> bool {
-        self.from_fallback
+        self.info.from_fallback
     }
     #[getter]
-    fn strategy(&self) -> Option<&'static str> {
-        self.strategy
+    fn strategy(&self) -> Option<&str> {
+        self.info.strategy.as_deref()
+    }
+    #[getter]
+    fn kind(&self) -> Option<&'static str> {
+        self.info.kind.map(|k| k.as_str())
     }
     #[getter]
     fn reason(&self) -> Option<&'static str> {
-        self.reason
+        if self.info.from_fallback {
+            self.info.reason.map(|t| t.as_str())
+        } else {
+            None
+        }
     }
     #[getter]
     fn stale(&self) -> bool {
-        false
+        self.info.stale
     }
     #[getter]
     fn attempts(&self) -> u32 {
-        self.attempts
+        self.info.attempts
     }
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let opt = |o: Option<&str>| o.map_or("None".to_string(), |s| format!("'{s}'"));
+        let b = |x: bool| if x { "True" } else { "False" };
         Ok(format!(
-            "CallInfo(value={}, from_fallback={}, strategy={}, reason={}, stale=False, attempts={})",
+            "CallInfo(value={}, from_fallback={}, strategy={}, kind={}, reason={}, stale={}, attempts={})",
             self.value.bind(py).repr()?,
-            if self.from_fallback { "True" } else { "False" },
-            opt(self.strategy),
-            opt(self.reason),
-            self.attempts
+            b(self.info.from_fallback),
+            opt(self.strategy()),
+            opt(self.kind()),
+            opt(self.reason()),
+            b(self.info.stale),
+            self.info.attempts
         ))
     }
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -1268,6 +1597,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPolicy>()?;
     m.add_class::<PolicyRun>()?;
     m.add_class::<CallInfo>()?;
+    m.add_class::<RetryCall>()?;
     m.add_class::<_ParsedRetry>()?;
     Ok(())
 }

@@ -172,6 +172,11 @@ fn clock_of(
 }
 
 impl PyRegistry {
+    /// The core registry.
+    pub fn core(&self) -> &Registry {
+        &self.reg
+    }
+
     fn build(
         py: Python<'_>,
         document: Document,
@@ -471,6 +476,14 @@ impl PyRegistry {
     fn reload_file(&self, py: Python<'_>, path: &Bound<'_, PyAny>, env: bool) -> PyResult<()> {
         let doc = read_file(py, path, env)?;
         self.reg.reload(doc).map_err(|e| Self::core_errors(py, &e))
+    }
+
+    /// The current document (for reading back what the registry builds from).
+    #[getter]
+    fn document(&self) -> crate::document::PyDocument {
+        crate::document::PyDocument {
+            doc: self.reg.document(),
+        }
     }
 
     /// The ManualClock the registry's components run on, or None for the system clock.

@@ -20,6 +20,8 @@ import pytest
 import breakwater as bw
 
 from .conftest import CONFORMANCE_RUN, CONFORMANCE_SKIPS
+from .scenario_degradation import CacheScenario, DegradationScenario
+from .scenario_health import AlertsScenario, HealthScenario, SloScenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "conformance" / "scenarios"
@@ -360,8 +362,8 @@ class Unsupported(Exception):
 
 def exception_from_facts(facts: Dict[str, Any]) -> BaseException:
     """A Python exception carrying the facts a host would extract (contract section 4)."""
-    if facts.get("abort_reason_timeout") or "user_category" in facts:
-        raise Unsupported("facts with no Python exception shape (AbortSignal reasons, user classifier)")
+    if facts.get("abort_reason_timeout"):
+        raise Unsupported("facts with no Python exception shape (AbortSignal timeout reasons)")
     names: List[str] = list(facts.get("codes", []))
     if facts.get("cancelled"):
         names.insert(0, "asyncio.CancelledError")
@@ -395,11 +397,14 @@ def run_classify(doc: Dict[str, Any]) -> List[str]:
         if step["op"] == "advance":
             clock.advance(step.get("ms", 0) / 1000.0)
             continue
-        e = exception_from_facts(step.get("facts", {}))
+        facts = step.get("facts", {})
+        e = exception_from_facts(facts)
+        user = facts.get("user_category")
+        hook = None if user is None else (lambda _e, u=user: u)  # the user's classifier
         want = step.get("expect", {})
         got = {
-            "category": bw.classify(e, clock),
-            "not_sent": bw.not_sent(e, clock),
+            "category": bw.classify(e, clock, classify=hook),
+            "not_sent": bw.not_sent(e, clock, classify=hook),
             "retry_after_ms": None if (ra := bw.retry_after(e, clock)) is None else ra * 1000.0,
         }
         for k, w in want.items():
@@ -407,6 +412,69 @@ def run_classify(doc: Dict[str, Any]) -> List[str]:
             if (g is None) != (w is None) or (w is not None and not close(g, w)):
                 failures.append(f"step {i}: {k} = {g!r}, expected {w!r} (facts {step.get('facts')})")
     return failures
+
+
+class RetryScenario:
+    """`retry` scenarios through `Retry.begin()` / `RetryCall.decide()` on a ManualClock."""
+
+    def __init__(self, doc: Dict[str, Any], mode: str) -> None:
+        self.doc = doc
+        self.mode = mode
+        self.clock = bw.ManualClock()
+        self.failures: List[str] = []
+
+    def fail(self, i: int, msg: str) -> None:
+        self.failures.append(f"step {i}: {msg}")
+
+    def build(self) -> bw.Retry:
+        cfg = dict(self.doc.get("config") or {})
+        if "config_error" not in self.doc:
+            cfg.setdefault("seed", 0)  # what the other runners draw as entropy
+        return bw.Retry.from_config(cfg)
+
+    def run(self) -> List[str]:
+        if "config_error" in self.doc:
+            want = self.doc["config_error"]
+            try:
+                self.build()
+            except bw.ConfigError as e:
+                if "key" in want and e.key != want["key"]:
+                    self.fail(-1, f"error key {e.key!r} != {want['key']!r} (all: {e.errors})")
+            else:
+                self.fail(-1, f"config accepted, expected {want}")
+            return self.failures
+        retry = self.build()
+        calls: Dict[str, Any] = {}
+        for i, step in enumerate(self.doc.get("steps", [])):
+            if "at" in step and not self.clock.set(step["at"] / 1000.0):
+                self.fail(i, "`at` moves the clock backwards")
+            op = step["op"]
+            name = step.get("call", "c")
+            if op == "start":
+                calls[name] = retry.begin(self.clock)
+                continue
+            if op == "advance":
+                self.clock.advance(step.get("ms", 0) / 1000.0)
+                continue
+            if op != "decide":
+                self.fail(i, f"unknown op {op!r}")
+                continue
+            call = calls[name]
+            if "facts" in step:
+                d = call.decide(exception_from_facts(step["facts"]), category=step.get("category"))
+            else:
+                d = call.decide(category=step["category"])
+            got = {
+                "decision": d.decision,
+                "delay_ms": None if d.delay is None else d.delay * 1000.0,
+                "attempt": d.attempt,
+                "reason": d.reason,
+            }
+            for k, w in step.get("expect", {}).items():
+                g = got.get(k, "<missing>")
+                if (g is None) != (w is None) or (w is not None and not close(g, w)):
+                    self.fail(i, f"{k} = {g!r}, expected {w!r} (decision {got})")
+        return self.failures
 
 
 class PolicyScenario:
@@ -743,6 +811,120 @@ class RegistryScenario:
             self.fail(i, f"unexpected {rejected!r}")
 
 
+class DocumentScenario:
+    """`document` scenarios through `bw.Document` (configs read back in canonical file
+    spelling)."""
+
+    OPS = {
+        "breaker_config": ("breaker_config", "circuit_breakers"),
+        "retry_config": ("retry_config", "retry"),
+        "rate_limiter_config": ("rate_limiter_config", "rate_limiters"),
+        "bulkhead_config": ("bulkhead_config", "bulkheads"),
+    }
+
+    def __init__(self, doc: Dict[str, Any]) -> None:
+        self.doc = doc
+        self.failures: List[str] = []
+
+    def fail(self, i: int, msg: str) -> None:
+        self.failures.append(f"step {i}: {msg}")
+
+    @staticmethod
+    def error_matches(e: bw.ConfigError, want: Dict[str, Any]) -> Optional[str]:
+        if "code" in want and e.code != want["code"]:
+            return f"code {e.code} != {want['code']}"
+        if "key" in want and e.key != want["key"]:
+            return f"key {e.key!r} != {want['key']!r} (all: {e.errors})"
+        w = want.get("value")
+        marker = isinstance(w, str) and w.startswith("(") and w.endswith(")")
+        if w is not None and not marker and str(e.value) != w and json.dumps(e.value) != w:
+            return f"value {e.value!r} != {w!r}"
+        if "allowed" in want and want["allowed"] not in (e.allowed or ""):
+            return f"allowed {e.allowed!r} does not mention {want['allowed']!r}"
+        if "hint" in want:
+            h = want["hint"]
+            hinted = "did you mean" in (e.allowed or "")
+            if h is None and hinted:
+                return f"unexpected hint in {e.allowed!r}"
+            if h is not None and not (hinted and h in (e.allowed or "")):
+                return f"no hint {h!r} in {e.allowed!r}"
+        if "keys" in want and [k for k, _, _ in e.errors] != want["keys"]:
+            return f"keys {[k for k, _, _ in e.errors]} != {want['keys']}"
+        return None
+
+    @staticmethod
+    def same(got: Any, want: Any) -> bool:
+        if isinstance(want, bool) or isinstance(got, bool):
+            return got is want
+        if isinstance(want, (int, float)) and isinstance(got, (int, float)):
+            return abs(got - want) <= 1e-9
+        if isinstance(want, list):
+            return isinstance(got, list) and len(got) == len(want) and all(
+                DocumentScenario.same(g, w) for g, w in zip(got, want)
+            )
+        if isinstance(want, dict):
+            return isinstance(got, dict) and len(got) == len(want) and all(
+                k in got and DocumentScenario.same(got[k], v) for k, v in want.items()
+            )
+        return bool(got == want)
+
+    def subset(self, i: int, what: str, got: Dict[str, Any], want: Dict[str, Any]) -> None:
+        for k, w in want.items():
+            if k not in got:
+                self.fail(i, f"{what} has no field {k!r} ({sorted(got)})")
+            elif not self.same(got[k], w):
+                self.fail(i, f"{what}.{k} = {got[k]!r}, expected {w!r}")
+
+    def run(self) -> List[str]:
+        cfg = self.doc.get("config")
+        try:
+            d = bw.Document.from_dict(cfg)
+        except bw.ConfigError as e:
+            if "config_error" not in self.doc:
+                return [f"config rejected: {e}"]
+            msg = self.error_matches(e, self.doc["config_error"])
+            return [msg] if msg else []
+        if "config_error" in self.doc:
+            return ["document accepted"]
+        for i, step in enumerate(self.doc.get("steps", [])):
+            op = step["op"]
+            want = step.get("expect", {})
+            err: Optional[bw.ConfigError] = None
+            if op in ("parse", "env"):
+                try:
+                    d = bw.Document.from_dict(step["document"]) if op == "parse" else d.with_env(step["vars"])
+                except bw.ConfigError as e:
+                    err = e
+            elif op in self.OPS:
+                method, section = self.OPS[op]
+                got = getattr(d, method)(step.get("name"))
+                if "config" in want:
+                    self.subset(i, "config", got, want["config"])
+                if "enabled" in want and d.enabled(section) != want["enabled"]:
+                    self.fail(i, f"enabled {d.enabled(section)} != {want['enabled']}")
+                if "overrides" in want and d.overrides(section) != want["overrides"]:
+                    self.fail(i, f"overrides {d.overrides(section)} != {want['overrides']}")
+            elif op == "monitoring":
+                if "config" in want:
+                    self.subset(i, "monitoring", d.monitoring, want["config"])
+            elif op == "section":
+                got = d.section(step["section"])
+                if "value" in want and not self.same(got, want["value"]):
+                    self.fail(i, f"section {got!r} != {want['value']!r}")
+            else:
+                self.fail(i, f"unknown op {op!r}")
+            if "error" in want:
+                if err is None:
+                    self.fail(i, f"accepted, expected error {want['error']}")
+                else:
+                    msg = self.error_matches(err, want["error"])
+                    if msg:
+                        self.fail(i, msg)
+            elif err is not None:
+                self.fail(i, f"rejected: {err}")
+        return self.failures
+
+
 # -- the tests ------------------------------------------------------------------------------
 
 MODES = {
@@ -750,6 +932,13 @@ MODES = {
     "policy": ["sync", "async"],
     "classify": ["python"],
     "registry": ["python"],
+    "degradation": ["config"],
+    "cache": ["python", "config"],
+    "retry": ["config"],
+    "health": ["config"],
+    "slo": ["config"],
+    "alerts": ["config"],
+    "document": ["config"],
 }
 
 
@@ -780,6 +969,20 @@ def test_scenario(path: Path, mode: str) -> None:
             failures = run_classify(doc)
         elif component == "registry":
             failures = RegistryScenario(doc).run()
+        elif component == "degradation":
+            failures = DegradationScenario(doc).run()
+        elif component == "cache":
+            failures = CacheScenario(doc, mode).run()
+        elif component == "retry":
+            failures = RetryScenario(doc, mode).run()
+        elif component == "health":
+            failures = HealthScenario(doc).run()
+        elif component == "slo":
+            failures = SloScenario(doc).run()
+        elif component == "alerts":
+            failures = AlertsScenario(doc).run()
+        elif component == "document":
+            failures = DocumentScenario(doc).run()
         else:
             failures = PolicyScenario(doc, mode).run()
     except Unsupported as e:

@@ -45,6 +45,29 @@ _open_blocks: ContextVar[Tuple[Tuple["CircuitBreaker", Permit], ...]] = ContextV
 )
 
 
+# The native asyncio fast path (a coroutine object driven with PyIter_Send, CPython 3.10+);
+# without it, the `async def` wrappers below do the same thing in Python.
+_FAST_AWAIT: bool = _native._FAST_AWAIT
+
+
+async def _coroutine_template(*args: Any, **kwargs: Any) -> Any:
+    """Its code object marks native guarded coroutine functions as coroutine functions."""
+
+
+def _mark_coroutine_function(wrapper: Any) -> None:
+    """Makes `inspect.iscoroutinefunction(wrapper)` (and asyncio's) true for a native callable:
+    on 3.12+ with `inspect.markcoroutinefunction`; before, by giving it the function-like
+    attributes `inspect` reads (a coroutine code object, as Cython's functions do)."""
+    if not isinstance(getattr(wrapper, "__name__", None), str):
+        wrapper.__name__ = type(wrapper.__wrapped__).__name__  # e.g. a functools.partial
+    wrapper.__code__ = _coroutine_template.__code__
+    wrapper.__defaults__ = None
+    wrapper.__kwdefaults__ = None
+    mark = getattr(inspect, "markcoroutinefunction", None)
+    if mark is not None:
+        mark(wrapper)
+
+
 def _is_coroutine_function(func: Any) -> bool:
     while isinstance(func, functools.partial):
         func = func.func
@@ -65,15 +88,26 @@ class CircuitBreaker(_native.CircuitBreaker):
     __slots__ = ()
     __module__ = "breakwater"
 
-    async def call_async(
-        self,
-        func: Callable[..., Awaitable[R]],
-        /,
-        *args: Any,
-        **kwargs: Any,
-    ) -> R:
-        """Awaits ``func(*args, **kwargs)`` through the breaker. Cancellation releases the
-        permit and counts nothing."""
+    if TYPE_CHECKING:
+
+        def call_async(
+            self, func: Callable[..., Awaitable[R]], /, *args: Any, **kwargs: Any
+        ) -> Coroutine[Any, Any, R]:
+            """``await breaker.call_async(func, *args, **kwargs)``: ``func``'s coroutine through
+            the breaker. Cancellation releases the permit and counts nothing."""
+
+    elif _FAST_AWAIT:
+        call_async = _native.CircuitBreaker._call_async
+    else:
+
+        def call_async(self, func: Any, /, *args: Any, **kwargs: Any) -> Any:
+            return self._call_async_py(func, args, kwargs)
+
+    def _call_async_fallback(self, func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """``call_async`` without the native fast path (what 3.9 runs)."""
+        return self._call_async_py(func, args, kwargs)
+
+    async def _call_async_py(self, func: Callable[..., Awaitable[R]], args: Any, kwargs: Any) -> R:
         permit = self._acquire()
         try:
             result = await func(*args, **kwargs)
@@ -103,6 +137,13 @@ class CircuitBreaker(_native.CircuitBreaker):
         if not callable(func):
             raise TypeError(f"@{type(self).__name__} needs a callable, got {func!r}")
         if _is_coroutine_function(func):
+            if _FAST_AWAIT:
+                native = self._wrap_async(func)
+                if native is not None:
+                    functools.update_wrapper(native, func)
+                    _mark_coroutine_function(native)
+                    native.breaker = self  # type: ignore[attr-defined]
+                    return native
             return _guard_coroutine_function(self, func)
         guarded = self._wrap_sync(func)
         functools.update_wrapper(guarded, func)

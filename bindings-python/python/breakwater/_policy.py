@@ -77,7 +77,7 @@ class Policy(_native.Policy):
     async def _run_async(
         self, func: Callable[..., Awaitable[Any]], args: Any, kwargs: Any, with_info: bool
     ) -> Any:
-        run = self._start()
+        run = self._start(func, args, kwargs)
         kind = run.kind
         while True:
             if kind == "attempt":
@@ -101,15 +101,12 @@ class Policy(_native.Policy):
                 else:
                     kind = run.after_sleep()
             elif kind == "fallback":
-                error = run.fallback_error()
-                if error is None:
-                    value = run.finish()
-                    return run.info(value, False) if with_info else value
-                assert self.fallback is not None
-                value = self.fallback(error)
+                # The chosen strategy (or the fallback function) runs natively; a coroutine
+                # it returns (an async execute, target or fallback) is awaited here.
+                value, _ = run.fallback()
                 if inspect.isawaitable(value):
                     value = await value
-                return run.info(value, True) if with_info else value
+                return run.info(value) if with_info else value
             else:  # "wait": queued by the bulkhead until a slot is handed over
                 loop = asyncio.get_running_loop()
                 fut: asyncio.Future[bool] = loop.create_future()
