@@ -24,7 +24,7 @@ use crate::breaker::{CircuitBreaker, Outcome, Permit, State};
 use crate::cache::Freshness;
 use crate::category::Category;
 use crate::classify::Classification;
-use crate::clock::ClockRef;
+use crate::clock::{ClockRef, Nanos};
 use crate::config::{ConfigError, ConfigErrors};
 use crate::degradation::{
     DegradationManager, FallbackChoice, FallbackContext, StrategyInfo, StrategyKind, Trigger,
@@ -355,10 +355,12 @@ impl Policy {
     /// Starts a call: its first step is an attempt, or a rejection.
     pub fn start(&self) -> (PolicyCall, Step) {
         let mut call = PolicyCall::default();
+        // One clock read serves the retry state's start and the first permit.
+        let now = self.clock.now();
         if let Some(r) = &self.parts.retry {
-            call.retry = Some(r.begin(self.clock.now()));
+            call.retry = Some(r.begin(now));
         }
-        let step = self.acquire(&mut call);
+        let step = self.acquire(&mut call, now);
         (call, step)
     }
 
@@ -418,7 +420,7 @@ impl Policy {
 
     /// The backoff sleep is over: the next attempt (or a rejection).
     pub fn after_sleep(&self, call: &mut PolicyCall) -> Step {
-        self.acquire(call)
+        self.acquire(call, self.clock.now())
     }
 
     /// The bulkhead wait is over: `woken` when the host was woken for the ticket, `false` when
@@ -474,9 +476,9 @@ impl Policy {
 
     /// Breaker, then rate limiter, then bulkhead (the contract's order). A limiter or bulkhead
     /// refusal releases the breaker's permit, so it counts nothing.
-    fn acquire(&self, call: &mut PolicyCall) -> Step {
+    fn acquire(&self, call: &mut PolicyCall, now: Nanos) -> Step {
         if let Some(b) = &self.parts.breaker {
-            match b.try_acquire() {
+            match b.try_acquire_at(now) {
                 Ok(p) => call.permit = Some(p),
                 Err(rej) => {
                     if self.parts.retry.is_some() {
@@ -493,7 +495,7 @@ impl Policy {
             }
         }
         if let Some(l) = &self.parts.rate_limiter
-            && let Err(limited) = l.try_acquire(self.clock.now())
+            && let Err(limited) = l.try_acquire(now)
         {
             let ra = Some(limited.retry_after);
             return self.reject(call, GiveUpReason::RateLimited, ErrorCode::RateLimited, ra);

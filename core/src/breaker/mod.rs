@@ -281,17 +281,30 @@ impl CircuitBreaker {
     /// lock-free until its period ends; the rest decides under the lock.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit, Rejection> {
+        self.admit(|| self.clock.now())
+    }
+
+    /// [`CircuitBreaker::try_acquire`] at a time the caller just read from this breaker's
+    /// clock, so a caller that needs the time anyway (the policy pipeline) reads it once.
+    #[inline]
+    pub fn try_acquire_at(&self, now: Nanos) -> Result<Permit, Rejection> {
+        self.admit(|| now)
+    }
+
+    /// The admission decision; `now` is only read on the paths that need the time.
+    #[inline]
+    fn admit(&self, now: impl FnOnce() -> Nanos) -> Result<Permit, Rejection> {
         let fast = self.fast.load(Ordering::Acquire);
         let state = State::from_bits(fast);
         match state {
             State::Closed | State::Disabled | State::MetricsOnly => Ok(Permit {
                 generation: fast >> 3,
-                start: self.clock.now(),
+                start: now(),
                 probe: false,
             }),
             State::ForcedOpen => Err(self.reject_fast(State::ForcedOpen, None)),
             State::Open => {
-                let now = self.clock.now();
+                let now = now();
                 let until = self.open_until.load(Ordering::Acquire);
                 if now < until {
                     Err(self.reject_fast(State::Open, Some(Duration::from_nanos(until - now))))
@@ -299,7 +312,7 @@ impl CircuitBreaker {
                     self.acquire_locked(now)
                 }
             }
-            State::HalfOpen => self.acquire_locked(self.clock.now()),
+            State::HalfOpen => self.acquire_locked(now()),
         }
     }
 
