@@ -118,19 +118,33 @@ export declare class RetryError extends BreakwaterError {
 
 /** One invalid option. */
 export interface ConfigProblem {
-  /** The option as the caller wrote it (`failureThreshold`, `window.size`). */
+  /** The option as the caller wrote it, relative to its component's config (`failureThreshold`, `window.size`). */
   readonly key: string
+  /**
+   * Where the key is in a whole config document
+   * (`circuitBreakers.agentSpecific.architect.failureThreshold`); equal to `key` outside one.
+   */
+  readonly path: string
   /** The value as the caller wrote it (JS units: ms). */
   readonly value: unknown
   /** What would have been accepted. */
   readonly allowed: string
 }
 
-/** Invalid options; `key`/`value`/`allowed` describe the first problem, `errors` all of them. */
+/** Invalid options; `key`/`path`/`value`/`allowed` describe the first problem, `errors` all of them (in order). */
 export declare class ConfigError extends BreakwaterError implements ConfigProblem {
-  constructor(fields?: { key?: string; value?: unknown; allowed?: string; errors?: ConfigProblem[]; cause?: unknown })
+  /** `path` (and each problem's) defaults to its `key`. */
+  constructor(fields?: {
+    key?: string
+    path?: string
+    value?: unknown
+    allowed?: string
+    errors?: Array<Omit<ConfigProblem, 'path'> & { readonly path?: string }>
+    cause?: unknown
+  })
   readonly code: 'CONFIG_INVALID'
   readonly key: string
+  readonly path: string
   readonly value: unknown
   readonly allowed: string
   readonly errors: readonly ConfigProblem[]
@@ -418,9 +432,26 @@ export interface GiveUpEvent extends EventBase {
   readonly attempt: number
   readonly category?: Category
 }
-export interface PolicyEvents {
+/** A Retry's events. */
+export interface RetryEvents {
   retry: RetryEvent
   giveUp: GiveUpEvent
+}
+/** A fallback served a call of the policy: a degradation strategy, or the plain fallback function. */
+export interface PolicyFallbackEvent extends EventBase {
+  readonly kind: 'fallback'
+  /** The strategy that served; absent for the plain fallback function. */
+  readonly strategy?: string
+  /** Why the call fell back: the degradation trigger. */
+  readonly reason: Trigger
+  /** Attempts made. */
+  readonly attempt: number
+  /** The last failure's category (absent when no attempt failed, e.g. rejected up front). */
+  readonly category?: Category
+}
+/** A Policy's events. */
+export interface PolicyEvents extends RetryEvents {
+  fallback: PolicyFallbackEvent
 }
 
 /** What `executeWithInfo` resolves with. */
@@ -450,7 +481,7 @@ export declare class Retry {
   executeWithInfo<R>(fn: (context: undefined, info: CallInfo) => R): Promise<ExecutionInfo<Awaited<R>>>
   executeWithInfo<C, R>(fn: (context: C, info: CallInfo) => R, context: C, options?: ExecuteOptions): Promise<ExecutionInfo<Awaited<R>>>
   wrap<A extends unknown[], R, This = unknown>(fn: (this: This, ...args: A) => R): (this: This, ...args: A) => Promise<Awaited<R>>
-  on<K extends keyof PolicyEvents>(event: K, listener: (event: PolicyEvents[K]) => void): () => void
+  on<K extends keyof RetryEvents>(event: K, listener: (event: RetryEvents[K]) => void): () => void
   /** Low level: starts a call now, for your own loop. */
   begin(): RetryCall
 }

@@ -226,9 +226,14 @@ export declare class NativePolicy {
   /**
    * At the fallback step of call `token`: which strategy serves (the degradation manager's
    * choice, recorded; `accept(name)` answers a strategy's own `canHandle`/`isAvailable`),
-   * and the trigger behind the error. Ends the call.
+   * and the trigger behind the error. The call waits for `fallbackEnd(step.token)`.
    */
   fallback(token: number, cacheKey?: string | undefined | null, cached?: string | undefined | null, accept?: Accept | undefined | null): NativeFallbackStep
+  /**
+   * Ends call `token` after its fallback step. `served`: a fallback served it (`strategy`,
+   * or none for the host's own fallback function), so the policy emits its `fallback` event.
+   */
+  fallbackEnd(token: number, served: boolean, strategy?: string | undefined | null): void
   /** Whether a degradation manager is attached. */
   hasDegradation(): boolean
   /** The step behind the last code 0. */
@@ -490,11 +495,16 @@ export interface NativeChoice {
   stale: boolean
 }
 
-/** One config problem, as the core reports it (the JS layer maps it to a `ConfigError`). */
+/**
+ * One config problem, as the core reports it (the JS layer maps it to a `ConfigError`):
+ * `key` as written relative to its component's config, `path` where it is in a whole document
+ * (equal to `key` outside one).
+ */
 export interface NativeConfigError {
   key: string
   value: string
   allowed: string
+  path: string
 }
 
 /** What follows a failed attempt. */
@@ -556,6 +566,8 @@ export interface NativeFallbackStep {
   choice?: NativeChoice
   trigger?: string
   attempts: number
+  /** The call, until `fallbackEnd(token)` ends it. */
+  token: number
 }
 
 export interface NativeHealthReport {

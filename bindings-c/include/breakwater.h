@@ -59,7 +59,7 @@ typedef enum bw_result {
   BW_RESULT_RETRY_EXHAUSTED = 201,
   /**
    * A config value is out of range, of the wrong type or unknown ("CONFIG_INVALID");
-   * `bw_last_error_key` / `_value` / `_allowed` tell which.
+   * `bw_last_error_key` / `_path` / `_value` / `_allowed` tell which.
    */
   BW_RESULT_CONFIG_INVALID = 300,
   /**
@@ -1969,12 +1969,22 @@ const char *bw_last_error_message(void);
 
 /**
  * The config key at fault in the last failure on the calling thread, as the caller wrote it
- * (a JSON key such as "recovery_timeout_ms" or "window.size", or the setter's key for a
- * config built with setters), when that failure was `BW_RESULT_CONFIG_INVALID`; NULL
- * otherwise. When a config had several problems this is the first one. Valid until the next
- * failing call on the same thread. Thread-local, so thread-safe.
+ * and relative to its component's config (a JSON key such as "recovery_timeout_ms",
+ * "failureThreshold" or "window.size", or the setter's key for a config built with setters),
+ * when that failure was `BW_RESULT_CONFIG_INVALID`; NULL otherwise. Where it is in a whole
+ * config document is `bw_last_error_path`. When a config had several problems this is the
+ * first one. Valid until the next failing call on the same thread. Thread-local, so
+ * thread-safe.
  */
 const char *bw_last_error_key(void);
+
+/**
+ * Where the key of `bw_last_error_key` is in a whole config document
+ * ("circuitBreakers.agentSpecific.architect.failureThreshold"); the same text as
+ * `bw_last_error_key` for a config that is not part of a document. NULL when the last failure
+ * on this thread was not `BW_RESULT_CONFIG_INVALID`. Same lifetime as `bw_last_error_key`.
+ */
+const char *bw_last_error_path(void);
 
 /**
  * The offending value of `bw_last_error_key`, as the caller wrote it ("0", "\"fast\"", or
@@ -1993,7 +2003,8 @@ const char *bw_last_error_allowed(void);
 /**
  * How many config problems the last failure on the calling thread had: 1 or more when it was
  * `BW_RESULT_CONFIG_INVALID` (every problem found, in order), 0 otherwise. Read each with
- * `bw_last_error_key_at` / `_value_at` / `_allowed_at`. Thread-local, so thread-safe.
+ * `bw_last_error_key_at` / `_path_at` / `_value_at` / `_allowed_at`. Thread-local, so
+ * thread-safe.
  */
 size_t bw_last_error_count(void);
 
@@ -2003,6 +2014,13 @@ size_t bw_last_error_count(void);
  * `bw_last_error_key`.
  */
 const char *bw_last_error_key_at(size_t index);
+
+/**
+ * Where the key of problem number `index` is in a whole config document (the key itself
+ * outside one); NULL when `index` >= `bw_last_error_count()`. Same lifetime as
+ * `bw_last_error_key`.
+ */
+const char *bw_last_error_path_at(size_t index);
 
 /**
  * The offending value of problem number `index`, as the caller wrote it; NULL when out of
@@ -2970,6 +2988,22 @@ enum bw_result bw_policy_start_with(const struct bw_policy *policy, const struct
 enum bw_result bw_policy_call_info(const struct bw_policy_call *call, struct bw_call_info *out);
 
 /**
+ * After `BW_STEP_FALLBACK`, when a fallback served the call: emits the policy's `fallback`
+ * event to its listeners (`bw_policy_on_event`), with `strategy` (the strategy that served,
+ * `strategy_len` bytes of UTF-8; NULL for your own fallback function, whatever
+ * `strategy_len`), the trigger as its reason, the attempts and the last failure's category.
+ * Call it once, when the fallback's value is the result; not when the fallback does not serve
+ * (the verdict applies). `BW_RESULT_INVALID_ARGUMENT` when the call's last step was not
+ * `BW_STEP_FALLBACK`, or the call was not started on `policy`. Thread-safe for the policy; not
+ * concurrently with a step of the same call.
+ *
+ * # Safety
+ * `policy` is NULL or a live handle; `call` is NULL or a live call; `strategy` is NULL or
+ * points to `strategy_len` readable bytes.
+ */
+enum bw_result bw_policy_fallback_served(const struct bw_policy *policy, const struct bw_policy_call *call, const char *strategy, size_t strategy_len);
+
+/**
  * Reports how the attempt in flight ended and writes the next step. `failure` is required
  * for `BW_ATTEMPT_FAILURE` (ignored otherwise; may be NULL). `BW_RESULT_INVALID_ARGUMENT`
  * when the last step was not an attempt, or for an outcome or category out of range.
@@ -3068,7 +3102,8 @@ enum bw_result bw_policy_off(const struct bw_policy *policy, uint64_t id);
  * either spelling (`circuitBreakers` / `circuit_breakers`, `retry`, `rate_limiters`,
  * `bulkheads`...), each `{defaults, agentSpecific / agent_specific, enabled}`. `options` may
  * be NULL (system clock, no environment, unbounded). `BW_RESULT_CONFIG_INVALID` names the
- * first bad key as written, with its section (`bw_last_error_key`). Thread-safe.
+ * first bad key as written (`bw_last_error_key`) and where it is, with its section
+ * (`bw_last_error_path`). Thread-safe.
  *
  * # Safety
  * `json` points to `len` readable bytes; `options` is NULL or readable (its clock NULL or
@@ -3262,8 +3297,9 @@ const char *bw_component_kind_name(bw_component_kind kind);
 
 /**
  * Parses a JSON config document (`json`: `len` bytes of UTF-8), sections in either spelling.
- * `BW_RESULT_CONFIG_INVALID` names the first bad key as written, with its section
- * (`bw_last_error_key`; every problem in `bw_last_error_message`). Thread-safe.
+ * `BW_RESULT_CONFIG_INVALID` names the first bad key as written (`bw_last_error_key`) and where
+ * it is, with its section (`bw_last_error_path`; every problem in `bw_last_error_message`).
+ * Thread-safe.
  *
  * # Safety
  * `json` points to `len` readable bytes; `out` is NULL or writable.

@@ -130,7 +130,7 @@ pub struct bw_cache {
 fn respell(mut e: ConfigErrors) -> ConfigErrors {
     for err in &mut e.0 {
         if err.key == "ttl" {
-            err.key = "ttl_ms".into();
+            ffi::respell_key(err, "ttl_ms");
         }
     }
     e

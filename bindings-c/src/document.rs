@@ -110,8 +110,9 @@ fn on_doc(
 }
 
 /// Parses a JSON config document (`json`: `len` bytes of UTF-8), sections in either spelling.
-/// `BW_RESULT_CONFIG_INVALID` names the first bad key as written, with its section
-/// (`bw_last_error_key`; every problem in `bw_last_error_message`). Thread-safe.
+/// `BW_RESULT_CONFIG_INVALID` names the first bad key as written (`bw_last_error_key`) and where
+/// it is, with its section (`bw_last_error_path`; every problem in `bw_last_error_message`).
+/// Thread-safe.
 ///
 /// # Safety
 /// `json` points to `len` readable bytes; `out` is NULL or writable.

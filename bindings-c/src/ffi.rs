@@ -84,6 +84,7 @@ pub(crate) struct ConfigDetail {
     pub key: CString,
     pub value: CString,
     pub allowed: CString,
+    pub path: CString,
 }
 
 enum Message {
@@ -101,6 +102,15 @@ thread_local! {
     static LAST: RefCell<LastError> = const {
         RefCell::new(LastError { message: Message::Static(c""), config: Vec::new() })
     };
+}
+
+/// Renames an error's key as C spells it (`ttl` -> `ttl_ms`); its path, which ends with the key
+/// (or is the key, outside a document), follows.
+pub(crate) fn respell_key(err: &mut breakwater_core::ConfigError, key: &str) {
+    if let Some(base) = err.path.strip_suffix(err.key.as_str()) {
+        err.path = format!("{base}{key}");
+    }
+    err.key = key.to_string();
 }
 
 /// A C string from any text: an interior NUL (possible in a config value) is shown as `\0`.
@@ -140,6 +150,7 @@ fn record(func: &'static str, err: Error) {
                     key: cstring(&e.key),
                     value: cstring(&e.value),
                     allowed: cstring(&e.allowed),
+                    path: cstring(&e.path),
                 })
                 .collect();
             (Message::Owned(cstring(&format!("{func}: {errs}"))), details)

@@ -330,7 +330,8 @@ fn config_from_c(c: &bw_health_check_config) -> ffi::Result<HealthCheckConfig> {
     cfg.validate().map_err(|mut e| {
         for err in &mut e.0 {
             if err.key == "interval" || err.key == "timeout" {
-                err.key.push_str("_ms");
+                let key = format!("{}_ms", err.key);
+                ffi::respell_key(err, &key);
             }
         }
         Error::config(e)

@@ -22,8 +22,8 @@ use crate::types::{bw_state, ceil_ms, floor_ms, ms};
 fn respell(mut e: ConfigErrors) -> ConfigErrors {
     for err in &mut e.0 {
         match err.key.as_str() {
-            "time_window" => err.key = "time_window_ms".into(),
-            "max_wait" => err.key = "max_wait_ms".into(),
+            "time_window" => ffi::respell_key(err, "time_window_ms"),
+            "max_wait" => ffi::respell_key(err, "max_wait_ms"),
             _ => {}
         }
     }

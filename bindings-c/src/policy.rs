@@ -437,6 +437,8 @@ pub struct bw_policy_call {
     cached: Option<Option<Freshness>>,
     /// The strategy chosen at the fallback step.
     choice: Option<FallbackChoice>,
+    /// The call's last step was `BW_STEP_FALLBACK`.
+    at_fallback: bool,
 }
 
 impl Drop for bw_policy_call {
@@ -457,6 +459,7 @@ impl bw_policy_call {
             Step::Fallback(_) | Step::Done(_) => Phase::Finished,
         };
         let fallback = matches!(step, Step::Fallback(_));
+        self.at_fallback = fallback;
         let mut s = step_to_c(step);
         if fallback && self.policy.degradation().is_some() {
             // The manager chooses (and records) once, when the pipeline reaches the fallback.
@@ -543,6 +546,7 @@ fn start(
         cache_key,
         cached,
         choice: None,
+        at_fallback: false,
     });
     handle.advance(step, out_step);
     out_call.write(Box::into_raw(handle));
@@ -611,6 +615,49 @@ pub unsafe extern "C" fn bw_policy_call_info(
             stale: info.stale,
             attempts: info.attempts,
         });
+        Ok(())
+    })
+}
+
+/// After `BW_STEP_FALLBACK`, when a fallback served the call: emits the policy's `fallback`
+/// event to its listeners (`bw_policy_on_event`), with `strategy` (the strategy that served,
+/// `strategy_len` bytes of UTF-8; NULL for your own fallback function, whatever
+/// `strategy_len`), the trigger as its reason, the attempts and the last failure's category.
+/// Call it once, when the fallback's value is the result; not when the fallback does not serve
+/// (the verdict applies). `BW_RESULT_INVALID_ARGUMENT` when the call's last step was not
+/// `BW_STEP_FALLBACK`, or the call was not started on `policy`. Thread-safe for the policy; not
+/// concurrently with a step of the same call.
+///
+/// # Safety
+/// `policy` is NULL or a live handle; `call` is NULL or a live call; `strategy` is NULL or
+/// points to `strategy_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bw_policy_fallback_served(
+    policy: *const bw_policy,
+    call: *const bw_policy_call,
+    strategy: *const c_char,
+    strategy_len: usize,
+) -> bw_result {
+    boundary("bw_policy_fallback_served", || {
+        // SAFETY: documented requirement on `policy`.
+        let p = unsafe { ffi::arg_ref(policy, "policy") }?;
+        // SAFETY: documented requirement on `call`.
+        let c = unsafe { ffi::arg_ref(call, "call") }?;
+        let strategy = if strategy.is_null() {
+            None
+        } else {
+            // SAFETY: documented requirement on `strategy`.
+            Some(unsafe { ffi::arg_str(strategy, strategy_len, "strategy") }?)
+        };
+        if !Arc::ptr_eq(&p.inner, &c.policy) {
+            return Err(Error::invalid("the call was not started on this policy"));
+        }
+        if c.phase != Phase::Finished || !c.at_fallback {
+            return Err(Error::invalid(
+                "only after a fallback step: the call's last step was not BW_STEP_FALLBACK",
+            ));
+        }
+        p.inner.fallback_served(&c.call, strategy);
         Ok(())
     })
 }

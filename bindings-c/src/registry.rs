@@ -139,7 +139,8 @@ fn build(
 /// either spelling (`circuitBreakers` / `circuit_breakers`, `retry`, `rate_limiters`,
 /// `bulkheads`...), each `{defaults, agentSpecific / agent_specific, enabled}`. `options` may
 /// be NULL (system clock, no environment, unbounded). `BW_RESULT_CONFIG_INVALID` names the
-/// first bad key as written, with its section (`bw_last_error_key`). Thread-safe.
+/// first bad key as written (`bw_last_error_key`) and where it is, with its section
+/// (`bw_last_error_path`). Thread-safe.
 ///
 /// # Safety
 /// `json` points to `len` readable bytes; `options` is NULL or readable (its clock NULL or
@@ -616,7 +617,8 @@ pub unsafe extern "C" fn bw_registry_health(
         let settings = match &doc.health_checks {
             Some(v) => HealthSettings::from_json(v).map_err(|mut e| {
                 for err in &mut e.0 {
-                    err.key = format!("health_checks.{}", err.key);
+                    // The key stays as written in the section; the path says where it is.
+                    err.path = format!("health_checks.{}", err.path);
                 }
                 e
             })?,

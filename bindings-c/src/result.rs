@@ -32,7 +32,7 @@ pub enum bw_result {
     /// Retries ran out ("RETRY_EXHAUSTED").
     BW_RESULT_RETRY_EXHAUSTED = 201,
     /// A config value is out of range, of the wrong type or unknown ("CONFIG_INVALID");
-    /// `bw_last_error_key` / `_value` / `_allowed` tell which.
+    /// `bw_last_error_key` / `_path` / `_value` / `_allowed` tell which.
     BW_RESULT_CONFIG_INVALID = 300,
     /// A pointer argument was NULL ("NULL_ARGUMENT").
     BW_RESULT_NULL_ARGUMENT = 400,
@@ -129,14 +129,27 @@ pub extern "C" fn bw_last_error_message() -> *const c_char {
 }
 
 /// The config key at fault in the last failure on the calling thread, as the caller wrote it
-/// (a JSON key such as "recovery_timeout_ms" or "window.size", or the setter's key for a
-/// config built with setters), when that failure was `BW_RESULT_CONFIG_INVALID`; NULL
-/// otherwise. When a config had several problems this is the first one. Valid until the next
-/// failing call on the same thread. Thread-local, so thread-safe.
+/// and relative to its component's config (a JSON key such as "recovery_timeout_ms",
+/// "failureThreshold" or "window.size", or the setter's key for a config built with setters),
+/// when that failure was `BW_RESULT_CONFIG_INVALID`; NULL otherwise. Where it is in a whole
+/// config document is `bw_last_error_path`. When a config had several problems this is the
+/// first one. Valid until the next failing call on the same thread. Thread-local, so
+/// thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn bw_last_error_key() -> *const c_char {
     boundary_value("bw_last_error_key", std::ptr::null(), || {
         ffi::last_config(0, |c| &c.key)
+    })
+}
+
+/// Where the key of `bw_last_error_key` is in a whole config document
+/// ("circuitBreakers.agentSpecific.architect.failureThreshold"); the same text as
+/// `bw_last_error_key` for a config that is not part of a document. NULL when the last failure
+/// on this thread was not `BW_RESULT_CONFIG_INVALID`. Same lifetime as `bw_last_error_key`.
+#[unsafe(no_mangle)]
+pub extern "C" fn bw_last_error_path() -> *const c_char {
+    boundary_value("bw_last_error_path", std::ptr::null(), || {
+        ffi::last_config(0, |c| &c.path)
     })
 }
 
@@ -162,7 +175,8 @@ pub extern "C" fn bw_last_error_allowed() -> *const c_char {
 
 /// How many config problems the last failure on the calling thread had: 1 or more when it was
 /// `BW_RESULT_CONFIG_INVALID` (every problem found, in order), 0 otherwise. Read each with
-/// `bw_last_error_key_at` / `_value_at` / `_allowed_at`. Thread-local, so thread-safe.
+/// `bw_last_error_key_at` / `_path_at` / `_value_at` / `_allowed_at`. Thread-local, so
+/// thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn bw_last_error_count() -> usize {
     boundary_value("bw_last_error_count", 0, ffi::last_config_count)
@@ -175,6 +189,16 @@ pub extern "C" fn bw_last_error_count() -> usize {
 pub extern "C" fn bw_last_error_key_at(index: usize) -> *const c_char {
     boundary_value("bw_last_error_key_at", std::ptr::null(), || {
         ffi::last_config(index, |c| &c.key)
+    })
+}
+
+/// Where the key of problem number `index` is in a whole config document (the key itself
+/// outside one); NULL when `index` >= `bw_last_error_count()`. Same lifetime as
+/// `bw_last_error_key`.
+#[unsafe(no_mangle)]
+pub extern "C" fn bw_last_error_path_at(index: usize) -> *const c_char {
+    boundary_value("bw_last_error_path_at", std::ptr::null(), || {
+        ffi::last_config(index, |c| &c.path)
     })
 }
 

@@ -435,7 +435,7 @@ pub unsafe extern "C" fn bw_retry_config_set_budget(
 fn respell_budget(mut e: ConfigErrors) -> ConfigErrors {
     for err in &mut e.0 {
         if err.key == "budget.ttl" {
-            err.key = "budget.ttl_ms".into();
+            ffi::respell_key(err, "budget.ttl_ms");
         }
     }
     e

@@ -117,8 +117,8 @@ fn on_slo(
 fn respell(mut e: breakwater_core::ConfigErrors) -> breakwater_core::ConfigErrors {
     for err in &mut e.0 {
         match err.key.as_str() {
-            "window" => err.key = "window_ms".into(),
-            "burn_rate_window" => err.key = "burn_rate_window_ms".into(),
+            "window" => ffi::respell_key(err, "window_ms"),
+            "burn_rate_window" => ffi::respell_key(err, "burn_rate_window_ms"),
             _ => {}
         }
     }

@@ -780,8 +780,11 @@ static void run_op(run_t *r, const cJSON *step, const cJSON *expect) {
         rc = bw_policy_after_wait(call, false, &s);
         break;
       case BW_STEP_FALLBACK:
+        /* The host's fallback function serves the call: report it (the policy's `fallback`
+         * event). */
         fallback = 1;
         done = 1;
+        rc = bw_policy_fallback_served(r->policy, call, NULL, 0);
         break;
       case BW_STEP_DONE:
         done = 1;
@@ -1122,10 +1125,11 @@ static void json_clear(cJSON *a) {
 }
 
 /* Compares a failure with an error expectation: `code`, and for CONFIG_INVALID the first
- * problem's `key`, `value` (exact), `allowed` (a substring), `hint` (the "did you mean" name;
- * null: none) and `keys` (every problem's key, in order). */
+ * problem's `key` (relative to its component's config), `path` (where it is in the document),
+ * `value` (exact), `allowed` (a substring), `hint` (the "did you mean" name; null: none) and
+ * `paths` (every problem's path, in order). */
 static void check_error(ctx_t *ctx, bw_result rc, const cJSON *want) {
-  static const char *const KEYS[] = {"code", "key", "value", "allowed", "hint", "keys", NULL};
+  static const char *const KEYS[] = {"code", "key", "path", "value", "allowed", "hint", "paths", NULL};
   if (!cJSON_IsObject(want)) {
     fail(ctx, "an error expectation must be an object");
     return;
@@ -1144,6 +1148,10 @@ static void check_error(ctx_t *ctx, bw_result rc, const cJSON *want) {
   const char *got_key = bw_last_error_key();
   if (key && (!got_key || strcmp(key, got_key) != 0))
     fail(ctx, "error key %s != %s (all: %s)", got_key ? got_key : "(null)", key, bw_last_error_message());
+  const char *path = str_of(want, "path");
+  const char *got_path = bw_last_error_path();
+  if (path && (!got_path || strcmp(path, got_path) != 0))
+    fail(ctx, "error path %s != %s (all: %s)", got_path ? got_path : "(null)", path, bw_last_error_message());
   const char *value = str_of(want, "value");
   const char *got_value = bw_last_error_value();
   if (value && (!got_value || strcmp(value, got_value) != 0))
@@ -1157,12 +1165,12 @@ static void check_error(ctx_t *ctx, bw_result rc, const cJSON *want) {
   if (cJSON_IsNull(hint) && has_hint) fail(ctx, "unexpected hint in \"%s\"", allowed);
   if (cJSON_IsString(hint) && !(has_hint && strstr(allowed, hint->valuestring)))
     fail(ctx, "no hint \"%s\" in \"%s\"", hint->valuestring, allowed ? allowed : "(null)");
-  const cJSON *keys = cJSON_GetObjectItemCaseSensitive(want, "keys");
-  if (cJSON_IsArray(keys)) {
+  const cJSON *paths = cJSON_GetObjectItemCaseSensitive(want, "paths");
+  if (cJSON_IsArray(paths)) {
     cJSON *got = cJSON_CreateArray();
     for (size_t i = 0; i < bw_last_error_count(); i++)
-      cJSON_AddItemToArray(got, jstr(bw_last_error_key_at(i)));
-    expect_json(ctx, "error keys", got, keys);
+      cJSON_AddItemToArray(got, jstr(bw_last_error_path_at(i)));
+    expect_json(ctx, "error paths", got, paths);
     cJSON_Delete(got);
   }
 }

@@ -68,10 +68,16 @@ static void test_results_and_errors(void) {
   CHECK(bw_last_error_value_at(2) == NULL);
   CHECK(bw_last_error_allowed_at(99) == NULL);
   CHECK_STR(bw_last_error_key(), bw_last_error_key_at(0));
+  /* Outside a document a problem's path is its key. */
+  CHECK_STR(bw_last_error_path(), "failure_threshold");
+  CHECK_STR(bw_last_error_path_at(1), "minimum_calls");
+  CHECK(bw_last_error_path_at(2) == NULL);
   /* Another failure: no config problems. */
   CHECK_RC(bw_string_list_len(NULL, NULL), BW_RESULT_NULL_ARGUMENT);
   CHECK(bw_last_error_count() == 0);
   CHECK(bw_last_error_key_at(0) == NULL);
+  CHECK(bw_last_error_path() == NULL);
+  CHECK(bw_last_error_path_at(0) == NULL);
   CHECK(cfg == NULL);
   /* A panic inside the library; everything keeps working (a cache, here). */
   CHECK_RC(bw_test_panic(), BW_RESULT_PANIC);
@@ -1382,8 +1388,16 @@ static void test_documents(void) {
   bw_document *d = NULL;
   CHECK_RC(bw_document_from_json(S("{\"circuitBreakers\": {\"defaults\": {\"failureTreshold\": 3}}}"), &d),
            BW_RESULT_CONFIG_INVALID);
-  CHECK_STR(bw_last_error_key(), "circuitBreakers.defaults.failureTreshold");
+  CHECK_STR(bw_last_error_key(), "failureTreshold");
+  CHECK_STR(bw_last_error_path(), "circuitBreakers.defaults.failureTreshold");
+  CHECK_STR(bw_last_error_path_at(0), "circuitBreakers.defaults.failureTreshold");
   CHECK(strstr(bw_last_error_allowed(), "failureThreshold") != NULL);
+  CHECK_RC(bw_document_from_json(S("{\"circuitBreakers\": {\"agentSpecific\": {\"architect\": "
+                                   "{\"window\": {\"size\": 0}}}}}"),
+                                 &d),
+           BW_RESULT_CONFIG_INVALID);
+  CHECK_STR(bw_last_error_key(), "window.size");
+  CHECK_STR(bw_last_error_path(), "circuitBreakers.agentSpecific.architect.window.size");
   CHECK_RC(bw_document_from_json(S("[1]"), &d), BW_RESULT_CONFIG_INVALID);
   CHECK_RC(bw_document_from_json(S("{"), &d), BW_RESULT_CONFIG_INVALID);
   CHECK_RC(bw_document_from_json(BAD_UTF8, sizeof BAD_UTF8, &d), BW_RESULT_INVALID_ARGUMENT);
@@ -1471,6 +1485,7 @@ static void test_documents(void) {
   CHECK(bw_last_error_count() == 2);
   CHECK_STR(bw_last_error_key_at(0), "MONITORING_PORT");
   CHECK_STR(bw_last_error_key_at(1), "RETRY_MAX_ATTEMPTS");
+  CHECK_STR(bw_last_error_path_at(1), "RETRY_MAX_ATTEMPTS");
   vars[0].value.ptr = "5";
   vars[0].value.len = 1;
   CHECK_OK(bw_document_with_env(d, vars, 1, &d2));
@@ -1622,7 +1637,8 @@ static void test_registry_read_back(void) {
   CHECK_STR(bw_last_error_key(), "degradationRules");
   CHECK_OK(bw_registry_reload_json(reg, S("{\"health_checks\": {\"interval\": 0}}")));
   CHECK_RC(bw_registry_health(reg, &h), BW_RESULT_CONFIG_INVALID);
-  CHECK_STR(bw_last_error_key(), "health_checks.interval");
+  CHECK_STR(bw_last_error_key(), "interval");
+  CHECK_STR(bw_last_error_path(), "health_checks.interval");
   CHECK_RC(bw_registry_health(reg, NULL), BW_RESULT_NULL_ARGUMENT);
 
   bw_retry_free(r);

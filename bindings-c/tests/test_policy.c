@@ -333,11 +333,17 @@ static void test_bulkhead(void) {
 
 /* ---- policy ---- */
 
-static int retry_events, give_up_events;
+static int retry_events, give_up_events, fallback_events;
+static char fallback_strategy[32], fallback_reason[32];
 static void count_policy_event(void *userdata, const bw_event *e) {
   (void)userdata;
   if (e->kind == BW_EVENT_KIND_RETRY) retry_events++;
   if (e->kind == BW_EVENT_KIND_GIVE_UP) give_up_events++;
+  if (e->kind == BW_EVENT_KIND_FALLBACK) {
+    fallback_events++;
+    snprintf(fallback_strategy, sizeof fallback_strategy, "%s", e->strategy ? e->strategy : "(none)");
+    snprintf(fallback_reason, sizeof fallback_reason, "%s", e->reason ? e->reason : "(none)");
+  }
 }
 
 static void test_policy_arguments(void) {
@@ -482,6 +488,19 @@ static void test_policy_pipeline(void) {
   CHECK(s.verdict.kind == BW_VERDICT_REJECTED && s.verdict.code == BW_RESULT_CIRCUIT_OPEN);
   CHECK(s.verdict.attempts == 2 && s.verdict.has_state && s.verdict.state == BW_STATE_OPEN);
   CHECK(s.verdict.has_retry_after && s.verdict.retry_after_ms == 10000);
+  /* The host's fallback served: it says so, and the policy emits its `fallback` event. */
+  CHECK(fallback_events == 0);
+  CHECK_OK(bw_policy_fallback_served(p, call, NULL, 0));
+  CHECK(fallback_events == 1);
+  CHECK_STR(fallback_strategy, "(none)");
+  CHECK_STR(fallback_reason, "circuit_breaker_open");
+  CHECK_OK(bw_policy_fallback_served(p, call, S("cached")));
+  CHECK(fallback_events == 2);
+  CHECK_STR(fallback_strategy, "cached");
+  CHECK_RC(bw_policy_fallback_served(NULL, call, NULL, 0), BW_RESULT_NULL_ARGUMENT);
+  CHECK_RC(bw_policy_fallback_served(p, NULL, NULL, 0), BW_RESULT_NULL_ARGUMENT);
+  CHECK_RC(bw_policy_fallback_served(p, call, BAD_UTF8, sizeof BAD_UTF8), BW_RESULT_INVALID_ARGUMENT);
+  CHECK(fallback_events == 2);
   bw_policy_call_free(call);
   CHECK(retry_events == 2 && give_up_events == 1);
 
@@ -498,6 +517,9 @@ static void test_policy_pipeline(void) {
   CHECK(s.kind == BW_STEP_ATTEMPT);
   CHECK_OK(bw_policy_record(call, BW_ATTEMPT_SUCCESS, NULL, &s));
   CHECK(s.kind == BW_STEP_DONE && s.verdict.kind == BW_VERDICT_VALUE);
+  /* Only after a fallback step. */
+  CHECK_RC(bw_policy_fallback_served(p, call, NULL, 0), BW_RESULT_INVALID_ARGUMENT);
+  CHECK(fallback_events == 2);
   bw_policy_call_free(call);
   bw_state st;
   CHECK_OK(bw_breaker_state(b, &st));

@@ -178,10 +178,14 @@ test('options are checked', () => {
     assert.fail('accepted')
   }
   assert.equal(bad({ circuitBreaker: {} }).key, 'circuitBreaker')
-  assert.equal(bad({ agentSpecific: { a: { failureThreshold: 1 } } }).key, 'agentSpecific.a.failureThreshold')
+  const perAgent = bad({ agentSpecific: { a: { failureThreshold: 1 } } })
+  assert.deepEqual([perAgent.key, perAgent.path], ['failureThreshold', 'agentSpecific.a.failureThreshold'])
+  const hook = bad({ agentSpecific: { a: { timeout: -1 } } })
+  assert.deepEqual([hook.key, hook.path], ['timeout', 'agentSpecific.a.timeout'])
   assert.equal(bad({ registry: new Registry(), circuitBreakers: {} }).key, 'circuitBreakers')
   assert.equal(bad({ fallback: 'x' }).key, 'fallback')
-  assert.equal(bad({ circuitBreakers: { defaults: { failureThreshold: -1 } } }).key, 'circuitBreakers.defaults.failureThreshold')
+  const inDoc = bad({ circuitBreakers: { defaults: { failureThreshold: -1 } } })
+  assert.deepEqual([inDoc.key, inDoc.path], ['failureThreshold', 'circuitBreakers.defaults.failureThreshold'])
   assert.throws(() => wrapAgentManager(null), TypeError)
 })
 

@@ -508,7 +508,7 @@ Object.assign(Run.prototype, {
     }
     const events = []
     if (breaker) for (const n of ['stateChange', 'callRejected', 'success', 'failure', 'slowCall', 'ignored']) breaker.on(n, (e) => events.push(e))
-    for (const n of ['retry', 'giveUp']) policy.on(n, (e) => events.push(e))
+    for (const n of ['retry', 'giveUp', 'fallback']) policy.on(n, (e) => events.push(e))
     const permits = new Map()
     for (const [i, step] of (doc.steps ?? []).entries()) {
       this.step = i

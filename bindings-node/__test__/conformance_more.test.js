@@ -60,6 +60,11 @@ class Run {
     if (!(e instanceof bw.ConfigError)) return this.fail(`expected a ConfigError, got ${e}`)
     if (want.code !== undefined && e.code !== want.code) this.fail(`code ${e.code} != ${want.code}`)
     if (want.key !== undefined && e.key !== translate(want.key)) this.fail(`error key ${e.key} != ${translate(want.key)} (${e.message})`)
+    if (want.path !== undefined && e.path !== want.path) this.fail(`error path ${e.path} != ${want.path} (${e.message})`)
+    if (want.paths !== undefined) {
+      const got = e.errors.map((x) => x.path)
+      if (!same(got, want.paths)) this.fail(`error paths ${JSON.stringify(got)} != ${JSON.stringify(want.paths)}`)
+    }
   }
   steps(clock, each) {
     return (async () => {

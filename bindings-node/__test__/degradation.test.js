@@ -214,3 +214,34 @@ test('prometheus(): breakers, policies, limits, degradation and health in one ex
   bw.registry.getAgentCircuitBreaker('prom.shared')
   assert.ok(bw.prometheus().includes('component="prom.shared"'), 'the process-wide registry by default')
 })
+
+test("Policy 'fallback' events: a strategy or the plain fallback function served; not when nothing serves or it throws", async () => {
+  const clock = new ManualClock()
+  const events = []
+  const plain = new Policy({ name: 'svc', clock, retry: new Retry({ maxAttempts: 2, baseDelay: 100, jitter: 'none', clock }), fallback: () => 'plain' })
+  plain.on('fallback', (e) => events.push(e))
+  assert.equal(await plain.execute(down), 'plain')
+  assert.equal(events.length, 1, 'delivered before the call resolves')
+  const { at, ...rest } = events[0]
+  assert.equal(typeof at, 'number')
+  assert.deepEqual(rest, { kind: 'fallback', component: 'svc', reason: 'error_rate', attempt: 2, category: 'server' })
+
+  const fallback = new Fallback({ clock, strategies: [{ name: 'offline', kind: 'offline_response', value: 'later' }] })
+  const viaStrategy = new Policy({ name: 'llm', clock, fallback })
+  viaStrategy.on('fallback', (e) => events.push(e))
+  const info = await viaStrategy.executeWithInfo(down)
+  assert.equal(info.strategy, 'offline')
+  assert.deepEqual([events.length, events[1].component, events[1].strategy, events[1].reason, events[1].attempt], [2, 'llm', 'offline', 'error_rate', 1])
+
+  const throwing = new Policy({ name: 't', clock, fallback: () => { throw new Error('fallback failed') } })
+  throwing.on('fallback', (e) => events.push(e))
+  await assert.rejects(throwing.execute(down), /fallback failed/)
+  const none = new Policy({ name: 'n', clock, fallback: new Fallback({ clock }) })
+  none.on('fallback', (e) => events.push(e))
+  await assert.rejects(none.execute(down), /model overloaded/)
+  assert.equal(events.length, 2, 'nothing served: no event')
+  // Calls at their fallback step are ended either way (a second run works the same).
+  assert.equal(await plain.execute(down), 'plain')
+  assert.equal(events.length, 3)
+  assert.throws(() => new Retry().on('fallback', () => {}), TypeError)
+})

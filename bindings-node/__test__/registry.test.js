@@ -86,7 +86,29 @@ test('manual operations through the registry reach listeners synchronously', () 
 test('config errors name the key as written, with the value as given', () => {
   assert.throws(
     () => Registry.fromObject({ circuitBreakers: { agentSpecific: { architect: { failureThreshold: 'three' } } } }),
-    (e) => e instanceof ConfigError && e.code === 'CONFIG_INVALID' && e.key === 'circuitBreakers.agentSpecific.architect.failureThreshold' && e.value === 'three',
+    (e) =>
+      e instanceof ConfigError &&
+      e.code === 'CONFIG_INVALID' &&
+      e.key === 'failureThreshold' &&
+      e.path === 'circuitBreakers.agentSpecific.architect.failureThreshold' &&
+      e.value === 'three' &&
+      e.errors[0].path === e.path &&
+      e.errors[0].key === 'failureThreshold',
+  )
+  // Outside a document the path is the key, in every problem.
+  assert.throws(
+    () => new CircuitBreaker('x', { failureThreshold: -1, window: { size: 0 } }),
+    (e) =>
+      e instanceof ConfigError &&
+      e.path === 'failureThreshold' &&
+      JSON.stringify(e.errors.map((x) => [x.key, x.path])) === JSON.stringify([['failureThreshold', 'failureThreshold'], ['window.size', 'window.size']]),
+  )
+  assert.throws(
+    () => Registry.fromObject({ circuitBreakers: { defaults: { window: { size: 0 } } }, retry: { defaults: { maxAttempts: 0 } } }),
+    (e) =>
+      e instanceof ConfigError &&
+      e.key === 'window.size' &&
+      JSON.stringify(e.errors.map((x) => x.path)) === JSON.stringify(['circuitBreakers.defaults.window.size', 'retry.defaults.maxAttempts']),
   )
   assert.throws(() => Registry.fromObject({ circuitBreaker: {} }), (e) => e instanceof ConfigError && e.key === 'circuitBreaker' && /circuitBreakers/.test(e.allowed))
   assert.throws(() => Registry.fromObject([]), (e) => e instanceof ConfigError)
@@ -186,7 +208,7 @@ test('reload: breakers keep their state and take the new config; parts are rebui
   assert.notEqual(p2, p, 'a new policy with the rebuilt retry policy')
   assert.throws(
     () => reg.reload({ circuitBreakers: { defaults: { failureThreshold: -3 } } }),
-    (e) => e instanceof ConfigError && e.key === 'circuitBreakers.defaults.failureThreshold' && e.value === -3,
+    (e) => e instanceof ConfigError && e.key === 'failureThreshold' && e.path === 'circuitBreakers.defaults.failureThreshold' && e.value === -3,
   )
   assert.equal(reg.generation, gen + 1, 'an invalid document changes nothing')
   reg.reload({ circuitBreakers: { enabled: false } })

@@ -15,15 +15,16 @@ const AGENT_KEYS = ['fallback', 'timeout', 'classify', 'isFailure']
 
 const firstArg = (args) => (typeof args[0] === 'string' ? args[0] : undefined)
 
+// `key` as written in its agent's options, `path` where it is in the options object.
 function checkHooks(o, prefix, errors) {
   if (o.fallback !== undefined && typeof o.fallback !== 'function' && !(o.fallback instanceof Fallback)) {
-    errors.push({ key: `${prefix}fallback`, value: o.fallback, allowed: 'a function (error, info) => value, or a Fallback' })
+    errors.push({ key: 'fallback', path: `${prefix}fallback`, value: o.fallback, allowed: 'a function (error, info) => value, or a Fallback' })
   }
   for (const k of ['classify', 'isFailure']) {
-    if (o[k] !== undefined && typeof o[k] !== 'function') errors.push({ key: prefix + k, value: o[k], allowed: 'a function' })
+    if (o[k] !== undefined && typeof o[k] !== 'function') errors.push({ key: k, path: prefix + k, value: o[k], allowed: 'a function' })
   }
   if (o.timeout !== undefined && !(typeof o.timeout === 'number' && Number.isFinite(o.timeout) && o.timeout > 0)) {
-    errors.push({ key: prefix + 'timeout', value: o.timeout, allowed: 'a duration in ms > 0' })
+    errors.push({ key: 'timeout', path: prefix + 'timeout', value: o.timeout, allowed: 'a duration in ms > 0' })
   }
 }
 
@@ -58,13 +59,14 @@ function parseOptions(options) {
   else {
     for (const [agent, a] of Object.entries(perAgent)) {
       if (!isPlainObject(a)) {
-        errors.push({ key: `agentSpecific.${agent}`, value: a, allowed: `an object with ${AGENT_KEYS.join(', ')}` })
+        errors.push({ key: agent, path: `agentSpecific.${agent}`, value: a, allowed: `an object with ${AGENT_KEYS.join(', ')}` })
         continue
       }
       for (const k of Object.keys(a)) {
         if (!AGENT_KEYS.includes(k)) {
           errors.push({
-            key: `agentSpecific.${agent}.${k}`,
+            key: k,
+            path: `agentSpecific.${agent}.${k}`,
             value: a[k],
             allowed: `one of ${AGENT_KEYS.join(', ')} (breaker and retry settings go in circuitBreakers.agentSpecific / retry.agentSpecific)`,
           })

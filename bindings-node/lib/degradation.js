@@ -262,7 +262,7 @@ class DegradationManager {
 function asWritten(options, errors) {
   return errors.map((e) => {
     const v = valueAt(options, e.key)
-    return { key: e.key, value: v !== undefined ? v : e.value, allowed: e.allowed }
+    return { key: e.key, path: e.path, value: v !== undefined ? v : e.value, allowed: e.allowed }
   })
 }
 

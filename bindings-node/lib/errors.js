@@ -101,12 +101,18 @@ class RetryError extends BreakwaterError {
 class ConfigError extends BreakwaterError {
   constructor(fields = {}) {
     const { key = '', value, allowed = '' } = fields
-    super(`invalid option ${key} = ${show(value)} (allowed: ${allowed})`, CODES.CONFIG_INVALID, causeOption(fields))
+    // Where the key is in a whole config document; the key itself outside one.
+    const path = typeof fields.path === 'string' && fields.path !== '' ? fields.path : key
+    super(`invalid option ${path} = ${show(value)} (allowed: ${allowed})`, CODES.CONFIG_INVALID, causeOption(fields))
     this.key = key
+    this.path = path
     this.value = value
     this.allowed = allowed
-    /** Every problem found, the first being this one's key/value/allowed. */
-    this.errors = Array.isArray(fields.errors) && fields.errors.length > 0 ? fields.errors : [{ key, value, allowed }]
+    /** Every problem found, the first being this one's key/path/value/allowed. */
+    this.errors =
+      Array.isArray(fields.errors) && fields.errors.length > 0
+        ? fields.errors.map((e) => (typeof e.path === 'string' && e.path !== '' ? e : { ...e, path: e.key }))
+        : [{ key, path, value, allowed }]
   }
 }
 

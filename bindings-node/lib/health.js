@@ -36,7 +36,7 @@ const CHECK_KEYS = ['kind', 'interval', 'interval_ms', 'timeout', 'timeout_ms', 
 function asWritten(options, errors) {
   return errors.map((e) => {
     const v = valueAt(options, e.key)
-    return { key: e.key, value: v !== undefined ? v : e.value, allowed: e.allowed }
+    return { key: e.key, path: e.path, value: v !== undefined ? v : e.value, allowed: e.allowed }
   })
 }
 const STATUSES = ['healthy', 'degraded', 'unhealthy', 'critical', 'unknown']

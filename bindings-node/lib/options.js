@@ -64,11 +64,15 @@ function configError(errors) {
   return new ConfigError({ ...errors[0], errors })
 }
 
-/** Core errors (key, value as JSON text, allowed) to JS ones (JS key, the value as given). */
+/**
+ * Core errors (key, path, value as JSON text, allowed) to JS ones (JS key, the value as given;
+ * the path is the JS key unless the core placed the key in a document).
+ */
 function fromCoreErrors(options, coreErrors) {
   return coreErrors.map((e) => {
     const key = jsKey(e.key)
-    return { key, value: valueAt(options, key), allowed: e.allowed }
+    const path = e.path === undefined || e.path === e.key ? key : e.path
+    return { key, path, value: valueAt(options, key), allowed: e.allowed }
   })
 }
 

@@ -18,7 +18,7 @@ const { EventHub } = require('./events')
 const { FLAG, drain, queues } = require('./host')
 const { Fallback } = require('./degradation')
 
-const POLICY_EVENTS = ['retry', 'giveUp']
+const POLICY_EVENTS = ['retry', 'giveUp', 'fallback']
 const CANCELLED = { cancelled: true }
 const REJECTION_REASON = { CIRCUIT_OPEN: 'circuit_open', RATE_LIMITED: 'rate_limited', BULKHEAD_FULL: 'bulkhead_full' }
 
@@ -178,7 +178,10 @@ class Policy {
     return wrapped
   }
 
-  /** Listens to the policy's own events: 'retry' and 'giveUp' (the breaker has its own `on`). */
+  /**
+   * Listens to the policy's own events: 'retry', 'giveUp' and 'fallback' (a fallback served a
+   * call: a strategy, or the plain fallback function). The breaker has its own `on`.
+   */
   on(name, listener) {
     const off = this._hub.on(name, listener, `Policy '${this._name}'`)
     queues.set(this._qid, this)
@@ -469,25 +472,37 @@ class Policy {
       if (fb !== undefined) fb.manager._ctx = undefined
     }
     if (FLAG[0] !== 0) drain()
-    const attempts = fs.attempts
-    const trigger = fs.trigger ?? undefined
-    const choice = fs.choice
-    if (choice !== null && choice !== undefined) {
-      const value = await fb._serve(choice, err, context, key, { component: this._name, attempts })
-      return withInfo ? info(value, true, choice.strategy, choice.kind, trigger, choice.stale, attempts) : value
+    // The call waits at its fallback step until we say whether a fallback served it (the
+    // policy's `fallback` event, emitted by the core).
+    let served = false
+    let strategy
+    try {
+      const attempts = fs.attempts
+      const trigger = fs.trigger ?? undefined
+      const choice = fs.choice
+      if (choice !== null && choice !== undefined) {
+        const value = await fb._serve(choice, err, context, key, { component: this._name, attempts })
+        served = true
+        strategy = choice.strategy
+        return withInfo ? info(value, true, choice.strategy, choice.kind, trigger, choice.stale, attempts) : value
+      }
+      const f = this._fallback
+      if (f === undefined) throw err
+      const reason =
+        step.verdict === 'retry_exhausted'
+          ? step.reason
+          : step.verdict === 'rejected'
+            ? REJECTION_REASON[step.code]
+            : this._retry !== undefined
+              ? 'not_retryable'
+              : 'error'
+      const value = await f(err, context, { attempts, reason, trigger, component: this._name })
+      served = true
+      return withInfo ? info(value, true, undefined, undefined, trigger, false, attempts) : value
+    } finally {
+      this._n.fallbackEnd(fs.token, served, strategy)
+      if (FLAG[0] !== 0) drain()
     }
-    const f = this._fallback
-    if (f === undefined) throw err
-    const reason =
-      step.verdict === 'retry_exhausted'
-        ? step.reason
-        : step.verdict === 'rejected'
-          ? REJECTION_REASON[step.code]
-          : this._retry !== undefined
-            ? 'not_retryable'
-            : 'error'
-    const value = await f(err, context, { attempts, reason, trigger, component: this._name })
-    return withInfo ? info(value, true, undefined, undefined, trigger, false, attempts) : value
   }
 }
 

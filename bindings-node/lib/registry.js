@@ -46,8 +46,8 @@ function parseDocument(text, format, env, source) {
   if (Array.isArray(r)) {
     throw configError(
       r.map((e) => {
-        const v = source !== undefined ? valueAt(source, e.key) : undefined
-        return { key: e.key, value: v !== undefined ? v : e.value, allowed: e.allowed }
+        const v = source !== undefined ? valueAt(source, e.path) : undefined
+        return { key: e.key, path: e.path, value: v !== undefined ? v : e.value, allowed: e.allowed }
       }),
     )
   }
@@ -326,7 +326,9 @@ class Registry {
     const doc = documentOf(obj, o.options.env)
     const errors = this._n.reload(doc)
     if (FLAG[0] !== 0) drain()
-    if (errors.length > 0) throw configError(errors.map((e) => ({ key: e.key, value: valueAt(obj, e.key) ?? e.value, allowed: e.allowed })))
+    if (errors.length > 0) {
+      throw configError(errors.map((e) => ({ key: e.key, path: e.path, value: valueAt(obj, e.path) ?? e.value, allowed: e.allowed })))
+    }
   }
 
   [Symbol.for('nodejs.util.inspect.custom')]() {

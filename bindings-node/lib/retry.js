@@ -145,6 +145,9 @@ class Retry {
 
   /** Listens to 'retry' and 'giveUp' events of calls made through `execute`/`wrap`. */
   on(name, listener) {
+    if (name !== 'retry' && name !== 'giveUp') {
+      throw new TypeError(`unknown event '${String(name)}'; a Retry emits: retry, giveUp`)
+    }
     return this._policy().on(name, listener)
   }
 }

@@ -22,12 +22,15 @@ use crate::fast::{DONE, Fast, bound_function};
 use crate::slab::Slab;
 use crate::status::{Result, error, guard};
 
-/// One config problem, as the core reports it (the JS layer maps it to a `ConfigError`).
+/// One config problem, as the core reports it (the JS layer maps it to a `ConfigError`):
+/// `key` as written relative to its component's config, `path` where it is in a whole document
+/// (equal to `key` outside one).
 #[napi(object)]
 pub struct NativeConfigError {
     pub key: String,
     pub value: String,
     pub allowed: String,
+    pub path: String,
 }
 
 pub(crate) fn config_errors(e: ConfigErrors) -> Vec<NativeConfigError> {
@@ -36,6 +39,7 @@ pub(crate) fn config_errors(e: ConfigErrors) -> Vec<NativeConfigError> {
             key: e.key,
             value: e.value,
             allowed: e.allowed,
+            path: e.path,
         })
         .collect()
 }
@@ -46,6 +50,7 @@ pub(crate) fn parse_json(json: &str) -> std::result::Result<Value, Vec<NativeCon
             key: "(options)".into(),
             value: json.into(),
             allowed: format!("a JSON-serialisable options object ({e})"),
+            path: "(options)".into(),
         }]
     })
 }
@@ -54,7 +59,7 @@ pub(crate) fn parse_json(json: &str) -> std::result::Result<Value, Vec<NativeCon
 pub(crate) fn invalid(errs: Vec<NativeConfigError>) -> napi::Error<crate::status::Code> {
     let msg = errs
         .iter()
-        .map(|e| format!("{} = {} (allowed: {})", e.key, e.value, e.allowed))
+        .map(|e| format!("{} = {} (allowed: {})", e.path, e.value, e.allowed))
         .collect::<Vec<_>>()
         .join("; ");
     error(ErrorCode::ConfigInvalid, format!("invalid config: {msg}"))

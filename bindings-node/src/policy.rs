@@ -131,6 +131,8 @@ pub struct NativeFallbackStep {
     pub choice: Option<NativeChoice>,
     pub trigger: Option<String>,
     pub attempts: u32,
+    /// The call, until `fallbackEnd(token)` ends it.
+    pub token: f64,
 }
 
 #[napi]
@@ -138,6 +140,8 @@ pub struct NativePolicy {
     pub(crate) core: Arc<Policy>,
     fast: Rc<FastPolicy>,
     events: EventQueue,
+    /// Calls past their fallback step, until the host says whether the fallback served.
+    at_fallback: RefCell<Slab<PolicyCall>>,
 }
 
 /// One call in flight: the core's state and the bulkhead ticket it waits for, if any.
@@ -374,7 +378,7 @@ impl NativePolicy {
 
     /// At the fallback step of call `token`: which strategy serves (the degradation manager's
     /// choice, recorded; `accept(name)` answers a strategy's own `canHandle`/`isAvailable`),
-    /// and the trigger behind the error. Ends the call.
+    /// and the trigger behind the error. The call waits for `fallbackEnd(step.token)`.
     #[napi]
     pub fn fallback(
         &self,
@@ -395,10 +399,27 @@ impl NativePolicy {
         };
         let mut f = acceptor(&accept);
         let chosen = self.core.choose_fallback_with(&c.call, &input, &mut f);
+        let trigger = c.call.trigger().map(|t| t.as_str().to_string());
+        let attempts = c.call.attempts();
+        let token = self.at_fallback.borrow_mut().insert(c.call)?;
         Ok(NativeFallbackStep {
             choice: chosen.map(choice),
-            trigger: c.call.trigger().map(|t| t.as_str().to_string()),
-            attempts: c.call.attempts(),
+            trigger,
+            attempts,
+            token,
+        })
+    }
+
+    /// Ends call `token` after its fallback step. `served`: a fallback served it (`strategy`,
+    /// or none for the host's own fallback function), so the policy emits its `fallback` event.
+    #[napi]
+    pub fn fallback_end(&self, token: f64, served: bool, strategy: Option<String>) -> Result<()> {
+        guard(|| {
+            let call = self.at_fallback.borrow_mut().take(token)?;
+            if served {
+                self.core.fallback_served(&call, strategy.as_deref());
+            }
+            Ok(())
         })
     }
 
@@ -516,7 +537,7 @@ impl NativePolicy {
             let first: Vec<NativeConfigError> = config_errors(e);
             let msg = first
                 .iter()
-                .map(|e| format!("{} = {} (allowed: {})", e.key, e.value, e.allowed))
+                .map(|e| format!("{} = {} (allowed: {})", e.path, e.value, e.allowed))
                 .collect::<Vec<_>>()
                 .join("; ");
             error(ErrorCode::ConfigInvalid, format!("invalid policy: {msg}"))
@@ -536,6 +557,7 @@ impl NativePolicy {
             core,
             fast,
             events: EventQueue::default(),
+            at_fallback: RefCell::new(Slab::default()),
         })
     }
 }

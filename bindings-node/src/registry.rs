@@ -35,6 +35,7 @@ fn doc_error(value: String, allowed: &str) -> Vec<NativeConfigError> {
         key: "(document)".into(),
         value,
         allowed: allowed.into(),
+        path: "(document)".into(),
     }]
 }
 

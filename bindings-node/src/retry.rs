@@ -32,6 +32,7 @@ fn retry_config(
                 key: "seed".into(),
                 value: s.into(),
                 allowed: "an integer 0..=18446744073709551615".into(),
+                path: "seed".into(),
             }]
         })?);
     }
@@ -62,6 +63,11 @@ fn budget_config(json: &str) -> std::result::Result<BudgetConfig, Vec<NativeConf
             .into_iter()
             .map(|mut e| {
                 e.key = e.key.strip_prefix("budget.").unwrap_or(&e.key).to_string();
+                e.path = e
+                    .path
+                    .strip_prefix("budget.")
+                    .unwrap_or(&e.path)
+                    .to_string();
                 e
             })
             .collect::<Vec<_>>()

@@ -83,13 +83,18 @@ pub fn user_category(
 }
 
 /// Whether a `failure_if=` hook marks `value` as a failure, and its category (by its status).
+/// Without a hook, a response-like value whose HTTP status (`.status_code` / `.status`) is
+/// >= 500, 408 or 429 is a failure (the Node binding's default too).
 pub fn result_failed(
     py: Python<'_>,
     hook: Option<&Py<PyAny>>,
     logged: &AtomicBool,
     value: &Bound<'_, PyAny>,
 ) -> Option<Category> {
-    let hook = hook?.bind(py);
+    let Some(hook) = hook else {
+        return classify::default_result_failure(value);
+    };
+    let hook = hook.bind(py);
     match hook.call1((value,)).and_then(|r| r.is_truthy()) {
         Ok(true) => Some(classify::classify_result(value)),
         Ok(false) => None,
@@ -164,6 +169,7 @@ fn callable_or_none(
         Some(v) if v.is_none() => Ok(None),
         Some(v) if v.is_callable() => Ok(Some(v.clone().unbind())),
         Some(v) => Err(PyConfigProblem {
+            path: None,
             key: key.into(),
             value: v.clone().unbind(),
             allowed: "None or a callable".into(),
@@ -237,11 +243,7 @@ impl PyCircuitBreaker {
         };
         match func.call(args, kwargs) {
             Ok(v) => {
-                let outcome = if self.failure_if.is_none() {
-                    Outcome::Success
-                } else {
-                    self.outcome_of_result(py, &v)
-                };
+                let outcome = self.outcome_of_result(py, &v);
                 self.core.record(permit, outcome);
                 Ok(v)
             }
@@ -262,6 +264,7 @@ impl PyCircuitBreaker {
             Ok(s) => Some(s.clone().unbind()),
             Err(_) => {
                 early.push(PyConfigProblem {
+                    path: None,
                     key: "name".into(),
                     value: name.clone().unbind(),
                     allowed: "a string".into(),
@@ -301,6 +304,7 @@ impl PyCircuitBreaker {
                 Ok(m) => Some(m.clone().unbind()),
                 Err(_) => {
                     early.push(PyConfigProblem {
+                        path: None,
                         key: "clock".into(),
                         value: c.clone().unbind(),
                         allowed: "None (the system clock) or a breakwater.ManualClock".into(),
@@ -338,7 +342,7 @@ impl PyCircuitBreaker {
         };
         let clock_ref = match &clock {
             Some(c) => ClockRef::Manual(c.get().inner.clone()),
-            None => ClockRef::system(),
+            None => crate::clock::system(),
         };
         let core =
             CircuitBreaker::new(&name_s.bind(py).to_string(), cfg, clock_ref).map_err(|e| {
@@ -370,11 +374,13 @@ pub fn mapping_errors(
         .0
         .iter()
         .map(|e| {
+            // The path walks the mapping as written (it is the key outside a document).
             let mut cur = Some(mapping.clone());
-            for part in e.key.split('.') {
+            for part in e.path.split('.') {
                 cur = cur.and_then(|c| c.get_item(part).ok());
             }
             PyConfigProblem {
+                path: Some(e.path.clone()),
                 key: e.key.clone(),
                 value: match cur {
                     Some(v) => v.unbind(),
@@ -541,11 +547,7 @@ impl PyCircuitBreaker {
         if failed {
             self.finish_error(py, permit, outcome);
         } else {
-            let o = if self.failure_if.is_none() {
-                Outcome::Success
-            } else {
-                self.outcome_of_result(py, outcome)
-            };
+            let o = self.outcome_of_result(py, outcome);
             self.core.record(permit, o);
         }
         Ok(())

@@ -45,7 +45,7 @@ pub struct PyResponseCache {
 pub fn clock_ref(clock: &Option<Py<PyManualClock>>) -> ClockRef {
     match clock {
         Some(c) => ClockRef::Manual(c.get().inner.clone()),
-        None => ClockRef::system(),
+        None => crate::clock::system(),
     }
 }
 
@@ -82,6 +82,7 @@ fn core_errors(py: Python<'_>, written: &[(String, Bound<'_, PyAny>)], e: &Confi
         e.0.iter()
             .map(|e| match written.iter().find(|(k, _)| *k == e.key) {
                 Some((k, v)) => PyConfigProblem {
+                    path: None,
                     key: k.clone(),
                     value: v.clone().unbind(),
                     allowed: e.allowed.clone(),
@@ -101,6 +102,7 @@ fn config_from_kwargs(
     let mut cfg = base;
     let mut early = Vec::new();
     let problem = |k: &str, v: &Bound<'_, PyAny>, allowed: &str| PyConfigProblem {
+        path: None,
         key: k.into(),
         value: v.clone().unbind(),
         allowed: allowed.into(),

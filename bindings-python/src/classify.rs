@@ -185,14 +185,34 @@ pub fn extract(exc: &Bound<'_, PyAny>) -> Facts {
     f
 }
 
-fn header(headers: &Bound<'_, PyAny>, name: &str) -> Option<String> {
-    let v = headers
-        .call_method1(intern!(headers.py(), "get"), (name,))
-        .ok()?;
-    if v.is_none() {
-        return None;
+/// A header's value: `headers.get(name)` for each spelling (header objects of requests, httpx,
+/// aiohttp and urllib3 ignore the case), else, in a plain dict, the key equal to the name
+/// whatever its case (`RETRY-AFTER`).
+fn header(headers: &Bound<'_, PyAny>, spellings: &[&str]) -> Option<String> {
+    let text = |v: Bound<'_, PyAny>| -> Option<String> {
+        if v.is_none() || v.is_instance_of::<pyo3::types::PyBool>() {
+            return None;
+        }
+        if let Ok(s) = v.extract::<String>() {
+            return Some(s);
+        }
+        // A number of seconds (or ms) written as a number.
+        crate::config::as_number(&v).map(|n| n.to_string())
+    };
+    for name in spellings {
+        if let Ok(v) = headers.call_method1(intern!(headers.py(), "get"), (*name,))
+            && let Some(s) = text(v)
+        {
+            return Some(s);
+        }
     }
-    v.extract::<String>().ok()
+    let d = headers.cast::<PyDict>().ok()?;
+    d.iter()
+        .find(|(k, _)| {
+            k.extract::<String>()
+                .is_ok_and(|k| k.eq_ignore_ascii_case(spellings[0]))
+        })
+        .and_then(|(_, v)| text(v))
 }
 
 /// A server-provided wait: `retry_after` (seconds) on the error, else the `Retry-After` or
@@ -217,15 +237,11 @@ fn retry_after_of(exc: &Bound<'_, PyAny>) -> Option<RetryAfter> {
         if h.is_none() {
             continue;
         }
-        for name in ["retry-after-ms", "Retry-After-Ms"] {
-            if let Some(v) = header(&h, name) {
-                return Some(RetryAfter::HeaderMs(v));
-            }
+        if let Some(v) = header(&h, &["retry-after-ms", "Retry-After-Ms"]) {
+            return Some(RetryAfter::HeaderMs(v));
         }
-        for name in ["Retry-After", "retry-after"] {
-            if let Some(v) = header(&h, name) {
-                return Some(RetryAfter::Header(v));
-            }
+        if let Some(v) = header(&h, &["Retry-After", "retry-after"]) {
+            return Some(RetryAfter::Header(v));
         }
     }
     None
@@ -236,16 +252,132 @@ pub fn classify_exception(exc: &Bound<'_, PyAny>, now_wall_ms: u64) -> Classific
     extract(exc).classify(None, now_wall_ms)
 }
 
+/// The HTTP status of a response-like value (`.status_code`, else `.status`: an int
+/// 100..=599).
+fn result_status(value: &Bound<'_, PyAny>) -> Option<u16> {
+    let py = value.py();
+    [intern!(py, "status_code"), intern!(py, "status")]
+        .into_iter()
+        .find_map(|n| status_of(&value.getattr_opt(n).ok()??))
+}
+
 /// The category of a returned value that `failure_if` marked as a failure: by its status
 /// when it has one (`.status_code` / `.status`), else unknown.
 pub fn classify_result(value: &Bound<'_, PyAny>) -> Category {
+    result_status(value)
+        .and_then(core_classify::classify_status)
+        .unwrap_or(Category::Unknown)
+}
+
+/// Where a status may be found on instances of a type, decided once per type (bits).
+const CLASS_STATUS_CODE: u8 = 1; // `status_code` is a class attribute or descriptor: getattr
+const CLASS_STATUS: u8 = 2; // `status` likewise
+const INSTANCE_DICT: u8 = 4; // instances have a `__dict__` that may hold either
+const CUSTOM: u8 = 8; // a custom `__getattribute__`: getattr both
+
+/// Types seen, at most this many (then the slow path, uncached).
+const KINDS_MAX: usize = 1024;
+
+fn type_kind(value: &Bound<'_, PyAny>) -> u8 {
+    static KINDS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
     let py = value.py();
-    for n in [intern!(py, "status_code"), intern!(py, "status")] {
-        if let Ok(Some(v)) = value.getattr_opt(n)
-            && let Some(s) = status_of(&v)
-        {
-            return core_classify::classify_status(s).unwrap_or(Category::Unknown);
+    let Ok(kinds) = KINDS.get_or_try_init(py, || -> PyResult<_> { Ok(PyDict::new(py).unbind()) })
+    else {
+        return CUSTOM;
+    };
+    let kinds = kinds.bind(py);
+    let t = value.get_type();
+    if let Ok(Some(k)) = kinds.get_item(&t)
+        && let Ok(k) = k.extract::<u8>()
+    {
+        return k;
+    }
+    let k = decide_kind(&t).unwrap_or(CUSTOM);
+    if kinds.len() < KINDS_MAX {
+        let _ = kinds.set_item(&t, k);
+    }
+    k
+}
+
+fn decide_kind(t: &Bound<'_, PyType>) -> PyResult<u8> {
+    let py = t.py();
+    let generic = py
+        .get_type::<pyo3::types::PyAny>()
+        .getattr(intern!(py, "__getattribute__"))?;
+    if !t.getattr(intern!(py, "__getattribute__"))?.is(&generic) {
+        return Ok(CUSTOM);
+    }
+    let mut k = 0;
+    for c in t.getattr(intern!(py, "__mro__"))?.try_iter()? {
+        let d = c?.getattr(intern!(py, "__dict__"))?;
+        if d.contains(intern!(py, "status_code"))? {
+            k |= CLASS_STATUS_CODE;
+        }
+        if d.contains(intern!(py, "status"))? {
+            k |= CLASS_STATUS;
         }
     }
-    Category::Unknown
+    let offset: isize = t.getattr(intern!(py, "__dictoffset__"))?.extract()?;
+    if offset != 0 {
+        k |= INSTANCE_DICT;
+    }
+    Ok(k)
+}
+
+/// The status of a returned value, looked up the cheap way its type allows.
+fn returned_status(value: &Bound<'_, PyAny>) -> Option<u16> {
+    let k = type_kind(value);
+    if k & CUSTOM != 0 {
+        return result_status(value);
+    }
+    let py = value.py();
+    let mut dict = None;
+    for (n, bit) in [
+        (intern!(py, "status_code"), CLASS_STATUS_CODE),
+        (intern!(py, "status"), CLASS_STATUS),
+    ] {
+        let v = if k & bit != 0 {
+            value.getattr_opt(n).ok().flatten()
+        } else if k & INSTANCE_DICT != 0 {
+            if dict.is_none() {
+                dict = value.getattr(intern!(py, "__dict__")).ok();
+            }
+            dict.as_ref()
+                .and_then(|d| d.cast::<PyDict>().ok())
+                .and_then(|d| d.get_item(n).ok().flatten())
+        } else {
+            None
+        };
+        if let Some(s) = v.as_ref().and_then(status_of) {
+            return Some(s);
+        }
+    }
+    None
+}
+
+/// Whether a returned value is a failure when no `failure_if=` was given: a response-like
+/// object (requests, httpx, aiohttp, urllib3...) whose status is >= 500, 408 or 429, classified
+/// by that status. Values of the common builtin types are never looked into; other types are
+/// looked into without raising AttributeError per call (a `__getattr__` is not called).
+#[inline]
+pub fn default_result_failure(value: &Bound<'_, PyAny>) -> Option<Category> {
+    use pyo3::types::{PyFloat, PyInt};
+    if value.is_none() || value.is_exact_instance_of::<PyFloat>() {
+        return None;
+    }
+    // ints (and bools, IntEnums), str, bytes, tuples, lists and dicts: one flags read.
+    const BUILTIN: std::os::raw::c_ulong = pyo3::ffi::Py_TPFLAGS_LONG_SUBCLASS
+        | pyo3::ffi::Py_TPFLAGS_UNICODE_SUBCLASS
+        | pyo3::ffi::Py_TPFLAGS_BYTES_SUBCLASS
+        | pyo3::ffi::Py_TPFLAGS_TUPLE_SUBCLASS
+        | pyo3::ffi::Py_TPFLAGS_LIST_SUBCLASS
+        | pyo3::ffi::Py_TPFLAGS_DICT_SUBCLASS;
+    // SAFETY: a live object's type is a live type object.
+    let flags = unsafe { pyo3::ffi::PyType_GetFlags(pyo3::ffi::Py_TYPE(value.as_ptr())) };
+    if flags & BUILTIN != 0 || value.is_exact_instance_of::<PyInt>() {
+        return None;
+    }
+    let s = returned_status(value)?;
+    (s >= 500 || s == 408 || s == 429)
+        .then(|| core_classify::classify_status(s).unwrap_or(Category::Unknown))
 }

@@ -1,15 +1,23 @@
 //! `bw.ManualClock`: time that moves only when told to, shared with every object it is given to
 //! (the breakers read the same core `ManualClock` through `ClockRef::Manual`).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use breakwater_core::clock::MANUAL_CLOCK_EPOCH_MS;
-use breakwater_core::{Clock, ManualClock};
+use breakwater_core::{Clock, ClockRef, ManualClock, SystemClock};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::config::{as_number, secs_to_duration};
+
+/// The system clock of every object made without a ManualClock: one origin for all of them
+/// (each `ClockRef::system()` starts its own, so readings taken through two of them do not
+/// compare).
+pub fn system() -> ClockRef {
+    static SYSTEM: OnceLock<SystemClock> = OnceLock::new();
+    ClockRef::System(*SYSTEM.get_or_init(SystemClock::new))
+}
 
 fn to_duration(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> {
     as_number(v).and_then(secs_to_duration).ok_or_else(|| {

@@ -142,6 +142,7 @@ impl<'py> Reader<'py> {
                     .unbind()
             });
         PyConfigProblem {
+            path: None,
             key: key.to_string(),
             value,
             allowed: allowed.to_string(),
@@ -187,6 +188,7 @@ impl<'py> Reader<'py> {
         self.early
             .iter()
             .map(|p| PyConfigProblem {
+                path: None,
                 key: p.key.clone(),
                 value: p.value.clone_ref(self.py),
                 allowed: p.allowed.clone(),
@@ -257,6 +259,7 @@ pub fn breaker_config(
                     cfg.window = WindowConfig::default();
                 } else {
                     r.early.push(PyConfigProblem {
+                        path: None,
                         key: "window".into(),
                         value: v.clone().unbind(),
                         allowed: "breakwater.TimeWindow(...) or breakwater.CountWindow(...)".into(),
@@ -276,6 +279,7 @@ pub fn breaker_config(
                     };
                 match pair {
                     None => r.early.push(PyConfigProblem {
+                        path: None,
                         key: "recovery_backoff".into(),
                         value: v.clone().unbind(),
                         allowed: "None or a (multiplier, max seconds) pair".into(),
@@ -314,6 +318,7 @@ pub fn breaker_config(
                     let hint = breakwater_core::config::did_you_mean(other, &known)
                         .map_or(String::new(), |k| format!("; did you mean `{k}`?"));
                     r.early.push(PyConfigProblem {
+                        path: None,
                         key: other.to_string(),
                         value: v.clone().unbind(),
                         allowed: format!("one of the documented keywords{hint}"),

@@ -11,8 +11,8 @@
 //! `fallback_target` calls its `target` with the call's own arguments, `offline_response`
 //! returns its `value`. Attributes are read once, at registration.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use breakwater_core::degradation::{
     DegradationConfig, DegradationManager, FallbackChoice, FallbackContext, Level, Rule,
@@ -111,6 +111,7 @@ fn callable_attr<'py>(
         && !f.is_callable()
     {
         problems.push(PyConfigProblem {
+            path: None,
             key: name.into(),
             value: f.clone().unbind(),
             allowed: "a callable".into(),
@@ -135,6 +136,7 @@ fn triggers_of(v: &Bound<'_, PyAny>) -> Option<TriggerSet> {
 fn read_strategy(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<(StrategySpec, StrategyImpl)> {
     let mut problems = Vec::new();
     let problem = |k: &str, v: &Bound<'_, PyAny>, allowed: &str| PyConfigProblem {
+        path: None,
         key: k.into(),
         value: v.clone().unbind(),
         allowed: allowed.into(),
@@ -210,6 +212,7 @@ fn read_strategy(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<(StrategySp
             let t = attr(obj, "target")?;
             if execute.is_none() && !t.as_ref().is_some_and(|t| t.is_callable()) {
                 problems.push(PyConfigProblem {
+                    path: None,
                     key: "target".into(),
                     value: t.map_or_else(|| py.None(), |t| t.unbind()),
                     allowed: "a callable: the alternative called with the call's arguments".into(),
@@ -223,6 +226,7 @@ fn read_strategy(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<(StrategySp
     };
     if kind == StrategyKind::Custom && execute.is_none() && problems.is_empty() {
         problems.push(PyConfigProblem {
+            path: None,
             key: "execute".into(),
             value: obj.clone().unbind(),
             allowed: "a strategy object with execute(context) (or a built-in kind)".into(),
@@ -387,6 +391,7 @@ fn settings_json<'py>(
                 let hint = breakwater_core::config::did_you_mean(k, MANAGER_KEYS)
                     .map_or(String::new(), |k| format!("; did you mean `{k}`?"));
                 problems.push(PyConfigProblem {
+                    path: None,
                     key: k.clone(),
                     value: v.clone().unbind(),
                     allowed: format!("one of the documented keywords{hint}"),
@@ -403,6 +408,7 @@ fn settings_json<'py>(
                 map.insert(k.clone(), j);
             }
             Err(msg) => problems.push(PyConfigProblem {
+                path: None,
                 key: k.clone(),
                 value: v.clone().unbind(),
                 allowed: msg,
@@ -999,16 +1005,144 @@ fn active_object<'py>(
 /// strategy that serves a failed call; `cache` keeps the last good result of each call for
 /// `cached_response` (made automatically when a `cached_response` strategy is given);
 /// `fallback(error)` serves when no strategy does.
+///
+/// A Fallback made without a clock (and without a manager or cache of the caller's) takes the
+/// clock of the first policy it joins: its manager and cache are made again on that clock,
+/// before anything used them. Reading `manager` or `cache` (or watching the Fallback) first
+/// fixes it on the system clock.
 #[pyclass(frozen, weakref, module = "breakwater", name = "Fallback")]
 pub struct PyFallback {
-    pub manager: Py<PyDegradationManager>,
-    pub cache: Option<Py<PyResponseCache>>,
+    /// The manager, cache and clock it was made with.
+    base: FallbackParts,
+    /// The same, made again on the clock of the first policy it joined.
+    rebound: OnceLock<FallbackParts>,
+    /// Still free to take a policy's clock.
+    free: AtomicBool,
+    /// How to make the parts again (a Fallback made without a clock).
+    recipe: Option<Recipe>,
     pub cache_key: Option<Py<PyAny>>,
     pub fallback: Option<Py<PyAny>>,
+}
+
+/// A Fallback's parts that run on its clock.
+pub struct FallbackParts {
+    pub manager: Py<PyDegradationManager>,
+    pub cache: Option<Py<PyResponseCache>>,
     pub clock: Option<Py<PyManualClock>>,
 }
 
+/// What a Fallback made without a clock was made from.
+struct Recipe {
+    strategies: Vec<Py<PyAny>>,
+    rules: Option<Py<PyAny>>,
+    cache: bool,
+}
+
+/// The manager a Fallback makes for itself (from `rules`).
+fn own_manager(
+    py: Python<'_>,
+    rules: Option<&Bound<'_, PyAny>>,
+    clock: Option<Py<PyManualClock>>,
+) -> PyResult<Py<PyDegradationManager>> {
+    let kwargs = PyDict::new(py);
+    if let Some(r) = rules.filter(|r| !r.is_none()) {
+        kwargs.set_item("rules", r)?;
+    }
+    let all = crate::config::items(Some(&kwargs))?;
+    let (value, written) = settings_json(py, &all)?;
+    let cfg = DegradationConfig::from_json(&value)
+        .map_err(|e| crate::breaker::mapping_errors(py, written.as_any(), &e))?;
+    Py::new(py, PyDegradationManager::build(py, cfg, clock)?)
+}
+
+/// Registers the strategies; whether one of them wants a response cache.
+fn register_all(
+    py: Python<'_>,
+    manager: &Py<PyDegradationManager>,
+    strategies: &[Bound<'_, PyAny>],
+) -> PyResult<bool> {
+    let mut wants_cache = false;
+    for s in strategies {
+        manager.get().register_strategy(py, s)?;
+        if let Ok(Some(k)) = s.getattr_opt("kind")
+            && k.extract::<String>().ok().as_deref() == Some("cached_response")
+        {
+            wants_cache = true;
+        }
+    }
+    Ok(wants_cache)
+}
+
+fn default_cache(
+    py: Python<'_>,
+    clock: &Option<Py<PyManualClock>>,
+) -> PyResult<Py<PyResponseCache>> {
+    Py::new(
+        py,
+        PyResponseCache::build(
+            py,
+            breakwater_core::CacheConfig::default(),
+            clock.as_ref().map(|c| c.clone_ref(py)),
+        )?,
+    )
+}
+
 impl PyFallback {
+    /// The manager, cache and clock in use.
+    pub fn parts(&self) -> &FallbackParts {
+        self.rebound.get().unwrap_or(&self.base)
+    }
+
+    /// The parts, handed out: the clock is fixed from now on.
+    pub fn parts_fixed(&self) -> &FallbackParts {
+        self.free.store(false, Ordering::Release);
+        self.parts()
+    }
+
+    /// The clock the Fallback is bound to (None inside: the system clock), or None while it is
+    /// free to take a policy's.
+    pub fn fixed_clock(&self, py: Python<'_>) -> Option<Option<Py<PyManualClock>>> {
+        if self.free.load(Ordering::Acquire) {
+            None
+        } else {
+            Some(self.parts().clock.as_ref().map(|c| c.clone_ref(py)))
+        }
+    }
+
+    /// Joins a policy on `clock` (None: the system clock): a free Fallback takes it (its
+    /// manager and cache are made again on it); false when the Fallback is fixed on another.
+    pub fn adopt(&self, py: Python<'_>, clock: &Option<Py<PyManualClock>>) -> PyResult<bool> {
+        if !self.free.swap(false, Ordering::AcqRel) {
+            return Ok(same_clock(&self.parts().clock, clock));
+        }
+        let (Some(recipe), Some(_)) = (&self.recipe, clock) else {
+            return Ok(same_clock(&self.parts().clock, clock));
+        };
+        let strategies: Vec<Bound<'_, PyAny>> = recipe
+            .strategies
+            .iter()
+            .map(|s| s.bind(py).clone())
+            .collect();
+        let clock = clock.as_ref().map(|c| c.clone_ref(py));
+        let manager = own_manager(
+            py,
+            recipe.rules.as_ref().map(|r| r.bind(py)),
+            clock.as_ref().map(|c| c.clone_ref(py)),
+        )?;
+        register_all(py, &manager, &strategies)?;
+        let cache = if recipe.cache {
+            Some(default_cache(py, &clock)?)
+        } else {
+            None
+        };
+        let _ = self.rebound.set(FallbackParts {
+            manager,
+            cache,
+            clock,
+        });
+        Ok(true)
+    }
+
     /// The call's key in the response cache, or None (no cache, or an argument that is not
     /// hashable, or the user's `cache_key` said None).
     pub fn key<'py>(
@@ -1019,7 +1153,7 @@ impl PyFallback {
         args: &Bound<'py, PyTuple>,
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> Option<Bound<'py, PyAny>> {
-        self.cache.as_ref()?;
+        self.parts().cache.as_ref()?;
         let key = match &self.cache_key {
             Some(f) => match f.bind(py).call(args, kwargs) {
                 Ok(k) if k.is_none() => return None,
@@ -1038,7 +1172,7 @@ impl PyFallback {
 
     /// Remembers a live value for `cached_response`.
     pub fn remember(&self, py: Python<'_>, key: Option<&Bound<'_, PyAny>>, value: &Py<PyAny>) {
-        if let (Some(c), Some(k)) = (&self.cache, key) {
+        if let (Some(c), Some(k)) = (&self.parts().cache, key) {
             let _ = c.get().store(py, k, value.clone_ref(py), None);
         }
     }
@@ -1106,6 +1240,7 @@ impl PyFallback {
     ) -> PyResult<Self> {
         let mut problems = Vec::new();
         let problem = |k: &str, v: &Bound<'_, PyAny>, allowed: &str| PyConfigProblem {
+            path: None,
             key: k.into(),
             value: v.clone().unbind(),
             allowed: allowed.into(),
@@ -1153,6 +1288,7 @@ impl PyFallback {
         if !problems.is_empty() {
             return Err(config_error(py, problems));
         }
+        let own = manager.is_none();
         let manager = match manager {
             Some(m) => {
                 let mclock = &m.get().clock;
@@ -1167,48 +1303,16 @@ impl PyFallback {
                 clock = mclock.as_ref().map(|c| c.clone_ref(py));
                 m
             }
-            None => {
-                let kwargs = PyDict::new(py);
-                if let Some(r) = rules.filter(|r| !r.is_none()) {
-                    kwargs.set_item("rules", r)?;
-                }
-                let all = crate::config::items(Some(&kwargs))?;
-                let (value, written) = settings_json(py, &all)?;
-                let cfg = DegradationConfig::from_json(&value)
-                    .map_err(|e| crate::breaker::mapping_errors(py, written.as_any(), &e))?;
-                let clock = clock.as_ref().map(|c| c.clone_ref(py));
-                Py::new(py, PyDegradationManager::build(py, cfg, clock)?)?
-            }
+            None => own_manager(py, rules, clock.as_ref().map(|c| c.clone_ref(py)))?,
         };
-        let mut wants_cache = false;
-        for s in &items {
-            manager.get().register_strategy(py, s)?;
-            if let Ok(Some(k)) = s.getattr_opt("kind")
-                && k.extract::<String>().ok().as_deref() == Some("cached_response")
-            {
-                wants_cache = true;
-            }
-        }
+        let wants_cache = register_all(py, &manager, &items)?;
+        let cache_given = cache.is_some_and(|c| !c.is_none() && !c.is_instance_of::<PyBool>());
         let cache: Option<Py<PyResponseCache>> = match cache.filter(|c| !c.is_none()) {
-            None if wants_cache => Some(Py::new(
-                py,
-                PyResponseCache::build(
-                    py,
-                    breakwater_core::CacheConfig::default(),
-                    clock.as_ref().map(|c| c.clone_ref(py)),
-                )?,
-            )?),
+            None if wants_cache => Some(default_cache(py, &clock)?),
             None => None,
             Some(c) if c.is_instance_of::<PyBool>() => {
                 if c.is_truthy()? {
-                    Some(Py::new(
-                        py,
-                        PyResponseCache::build(
-                            py,
-                            breakwater_core::CacheConfig::default(),
-                            clock.as_ref().map(|c| c.clone_ref(py)),
-                        )?,
-                    )?)
+                    Some(default_cache(py, &clock)?)
                 } else {
                     None
                 }
@@ -1235,26 +1339,42 @@ impl PyFallback {
                 }
             },
         };
+        // Made without a clock, and nothing of the caller's that has one: free to take the
+        // clock of the first policy it joins.
+        let free = !clock_given && own && !cache_given;
+        let recipe = free.then(|| Recipe {
+            strategies: items.iter().map(|s| s.clone().unbind()).collect(),
+            rules: rules.filter(|r| !r.is_none()).map(|r| r.clone().unbind()),
+            cache: cache.is_some(),
+        });
         Ok(Self {
-            manager,
-            cache,
+            base: FallbackParts {
+                manager,
+                cache,
+                clock,
+            },
+            rebound: OnceLock::new(),
+            free: AtomicBool::new(free),
+            recipe,
             cache_key: cache_key
                 .filter(|v| !v.is_none())
                 .map(|v| v.clone().unbind()),
             fallback: fallback
                 .filter(|v| !v.is_none())
                 .map(|v| v.clone().unbind()),
-            clock,
         })
     }
 
+    /// The degradation manager (reading it fixes a Fallback made without a clock on the
+    /// clock it has now).
     #[getter]
     fn manager(&self, py: Python<'_>) -> Py<PyDegradationManager> {
-        self.manager.clone_ref(py)
+        self.parts_fixed().manager.clone_ref(py)
     }
+    /// The response cache, or None (reading it fixes the clock, like `manager`).
     #[getter]
     fn cache(&self, py: Python<'_>) -> Option<Py<PyResponseCache>> {
-        self.cache.as_ref().map(|c| c.clone_ref(py))
+        self.parts_fixed().cache.as_ref().map(|c| c.clone_ref(py))
     }
     #[getter]
     fn cache_key(&self, py: Python<'_>) -> Option<Py<PyAny>> {
@@ -1264,9 +1384,10 @@ impl PyFallback {
     fn fallback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
         self.fallback.as_ref().map(|c| c.clone_ref(py))
     }
+    /// The ManualClock it runs on (its own, or the one it took from its policy), or None.
     #[getter]
     fn clock(&self, py: Python<'_>) -> Option<Py<PyManualClock>> {
-        self.clock.as_ref().map(|c| c.clone_ref(py))
+        self.parts().clock.as_ref().map(|c| c.clone_ref(py))
     }
 
     /// The key `func(*args, **kwargs)` is cached under when guarded by a policy named
@@ -1287,22 +1408,29 @@ impl PyFallback {
         let b = |x: bool| if x { "True" } else { "False" };
         format!(
             "<Fallback strategies={} cache={} fallback={}>",
-            self.manager.get().core.strategies().len(),
-            b(self.cache.is_some()),
+            self.parts().manager.get().core.strategies().len(),
+            b(self.parts().cache.is_some()),
             b(self.fallback.is_some())
         )
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.manager)?;
+        for parts in std::iter::once(&self.base).chain(self.rebound.get()) {
+            visit.call(&parts.manager)?;
+            if let Some(c) = &parts.cache {
+                visit.call(c)?;
+            }
+            if let Some(c) = &parts.clock {
+                visit.call(c)?;
+            }
+        }
         for o in [&self.cache_key, &self.fallback].into_iter().flatten() {
             visit.call(o)?;
         }
-        if let Some(c) = &self.cache {
-            visit.call(c)?;
-        }
-        if let Some(c) = &self.clock {
-            visit.call(c)?;
+        if let Some(r) = &self.recipe {
+            for o in r.strategies.iter().chain(&r.rules) {
+                visit.call(o)?;
+            }
         }
         Ok(())
     }

@@ -98,12 +98,17 @@ class RetryError(BreakwaterError):
 
 class ConfigError(BreakwaterError, ValueError):
     """An invalid configuration value (also a ValueError). `key` and `value` as the caller
-    wrote them (Python keywords, durations in seconds), `allowed` what would be accepted,
-    `errors` every problem found as (key, value, allowed) tuples."""
+    wrote them (Python keywords, durations in seconds; in a document, the key relative to its
+    component's config: `failureThreshold`, `window.size`), `path` where that key is in a
+    whole config document (`circuitBreakers.agentSpecific.architect.failureThreshold`; the key
+    itself outside one), `allowed` what would be accepted, `errors` every problem found as
+    (key, value, allowed) tuples and `paths` every problem's path, in the same order."""
 
     __module__ = "breakwater"
     code = "CONFIG_INVALID"
     key = None
+    path = None
+    paths = ()
     value = None
     allowed = None
     errors = ()

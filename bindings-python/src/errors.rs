@@ -114,14 +114,22 @@ fn state_name<'py>(py: Python<'py>, s: State) -> &'py Bound<'py, PyString> {
 
 /// One config problem as the Python caller wrote it.
 pub struct PyConfigProblem {
+    /// Where the key is in a whole config document; None: the key itself.
+    pub path: Option<String>,
     pub key: String,
     pub value: Py<PyAny>,
     pub allowed: String,
 }
 
 impl PyConfigProblem {
+    /// Where the key is in a whole document (the key itself outside one).
+    pub fn path(&self) -> &str {
+        self.path.as_deref().unwrap_or(&self.key)
+    }
+
     pub fn from_core(py: Python<'_>, e: &CoreConfigError) -> Self {
         Self {
+            path: Some(e.path.clone()),
             key: e.key.clone(),
             value: e
                 .value
@@ -158,19 +166,23 @@ fn build_config_error(
             .repr()
             .map(|r| r.to_string())
             .unwrap_or_default();
-        msg.push_str(&format!("{} = {} (allowed: {})", p.key, v, p.allowed));
+        msg.push_str(&format!("{} = {} (allowed: {})", p.path(), v, p.allowed));
     }
     let exc = types(py).config.bind(py).call1((msg,))?;
     let all = PyList::empty(py);
+    let paths = PyList::empty(py);
     for p in &problems {
         all.append((p.key.as_str(), p.value.bind(py), p.allowed.as_str()))?;
+        paths.append(p.path())?;
     }
     if let Some(first) = problems.first() {
         exc.setattr(intern!(py, "key"), first.key.as_str())?;
+        exc.setattr(intern!(py, "path"), first.path())?;
         exc.setattr(intern!(py, "value"), first.value.bind(py))?;
         exc.setattr(intern!(py, "allowed"), first.allowed.as_str())?;
     }
     exc.setattr(intern!(py, "errors"), PyTuple::new(py, all.iter())?)?;
+    exc.setattr(intern!(py, "paths"), PyTuple::new(py, paths.iter())?)?;
     Ok(exc)
 }
 
@@ -179,6 +191,7 @@ pub fn config_error1(py: Python<'_>, key: &str, value: Py<PyAny>, allowed: &str)
     config_error(
         py,
         vec![PyConfigProblem {
+            path: None,
             key: key.to_string(),
             value,
             allowed: allowed.to_string(),

@@ -22,7 +22,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 use std::sync::OnceLock;
 
-use breakwater_core::{Outcome, Permit};
+use breakwater_core::Permit;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -266,11 +266,7 @@ impl Coro {
         if let Some(p) = self.permit.take() {
             let b = breaker_of(py, self);
             let b = b.get();
-            let o = if b.failure_if.is_none() {
-                Outcome::Success
-            } else {
-                b.outcome_of_result(py, value)
-            };
+            let o = b.outcome_of_result(py, value);
             b.core.record(p, o);
         }
         // SAFETY: owned references.

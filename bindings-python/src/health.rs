@@ -53,6 +53,7 @@ fn check_config(
     let mut cfg = base;
     let mut early = Vec::new();
     let problem = |k: &str, v: &Bound<'_, PyAny>, allowed: &str| PyConfigProblem {
+        path: None,
         key: k.into(),
         value: v.clone().unbind(),
         allowed: allowed.into(),

@@ -43,7 +43,7 @@ impl PyRateLimiter {
     pub fn clock_ref(&self) -> ClockRef {
         match &self.clock {
             Some(c) => ClockRef::Manual(c.get().inner.clone()),
-            None => ClockRef::system(),
+            None => crate::clock::system(),
         }
     }
 
@@ -86,6 +86,7 @@ impl PyRateLimiter {
                 "clock" => match v.cast::<PyManualClock>() {
                     Ok(c) => clock = Some(c.clone().unbind()),
                     Err(_) => r.early.push(PyConfigProblem {
+                        path: None,
                         key: "clock".into(),
                         value: v.clone().unbind(),
                         allowed: "None (the system clock) or a breakwater.ManualClock".into(),
@@ -95,6 +96,7 @@ impl PyRateLimiter {
                 "name" => match v.cast::<PyString>() {
                     Ok(s) => name = Some(s.clone().unbind()),
                     Err(_) => r.early.push(PyConfigProblem {
+                        path: None,
                         key: "name".into(),
                         value: v.clone().unbind(),
                         allowed: "a string".into(),
@@ -112,6 +114,7 @@ impl PyRateLimiter {
                     let hint = breakwater_core::config::did_you_mean(other, KEYS)
                         .map_or(String::new(), |k| format!("; did you mean `{k}`?"));
                     r.early.push(PyConfigProblem {
+                        path: None,
                         key: other.into(),
                         value: v.clone().unbind(),
                         allowed: format!("one of the documented keywords{hint}"),
@@ -125,11 +128,12 @@ impl PyRateLimiter {
         if let Some(inner) = existing {
             return Ok(Self { inner, clock, name });
         }
-        let clock_ref = match &clock {
-            Some(c) => ClockRef::Manual(c.get().inner.clone()),
-            None => ClockRef::system(),
-        };
-        let inner = RateLimiter::new(cfg, clock_ref.now()).map_err(|e| {
+        // Made without a clock, the bucket runs on the clock of whoever uses it (its policy's,
+        // or the system clock): it starts full at that clock's origin.
+        let start = clock
+            .as_ref()
+            .map_or(0, |c| breakwater_core::Clock::now(&*c.get().inner));
+        let inner = RateLimiter::new(cfg, start).map_err(|e| {
             config_error(
                 py,
                 e.0.iter()
@@ -350,6 +354,7 @@ impl PyBulkhead {
                 "name" => match v.cast::<PyString>() {
                     Ok(s) => name = Some(s.clone().unbind()),
                     Err(_) => r.early.push(PyConfigProblem {
+                        path: None,
                         key: "name".into(),
                         value: v.clone().unbind(),
                         allowed: "a string".into(),
@@ -367,6 +372,7 @@ impl PyBulkhead {
                     let hint = breakwater_core::config::did_you_mean(other, BULKHEAD_KEYS)
                         .map_or(String::new(), |k| format!("; did you mean `{k}`?"));
                     r.early.push(PyConfigProblem {
+                        path: None,
                         key: other.into(),
                         value: v.clone().unbind(),
                         allowed: format!("one of the documented keywords{hint}"),

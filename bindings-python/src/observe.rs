@@ -62,7 +62,7 @@ pub fn subscribe_core(
         sub!(m.get().core);
     }
     if let Ok(f) = obj.cast::<PyFallback>() {
-        sub!(f.get().manager.get().core);
+        sub!(f.get().parts_fixed().manager.get().core);
     }
     if let Ok(h) = obj.cast::<PyHealthRegistry>() {
         sub!(h.get().core);
@@ -115,6 +115,7 @@ fn slo_config(py: Python<'_>, kwargs: &[(String, Bound<'_, PyAny>)]) -> PyResult
     let mut cfg = SloConfig::default();
     let mut early = Vec::new();
     let problem = |k: &str, v: &Bound<'_, PyAny>, allowed: &str| PyConfigProblem {
+        path: None,
         key: k.into(),
         value: v.clone().unbind(),
         allowed: allowed.into(),
@@ -355,6 +356,7 @@ impl PyEventLog {
                 py,
                 e.0.iter()
                     .map(|e| PyConfigProblem {
+                        path: None,
                         key: e.key.clone(),
                         value: v.clone_ref(py),
                         allowed: e.allowed.clone(),
@@ -713,7 +715,7 @@ impl Gathered {
         } else if let Ok(m) = obj.cast::<PyDegradationManager>() {
             self.manager(&m.get().core);
         } else if let Ok(f) = obj.cast::<PyFallback>() {
-            self.manager(&f.get().manager.get().core);
+            self.manager(&f.get().parts_fixed().manager.get().core);
         } else if let Ok(h) = obj.cast::<PyHealthRegistry>() {
             let h = &h.get().core;
             match &self.health {

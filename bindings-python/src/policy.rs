@@ -16,7 +16,7 @@ use breakwater_core::policy::{
     Verdict,
 };
 use breakwater_core::retry::{BudgetConfig, Jitter, RetryBudget, RetryConfig, RetryPolicy};
-use breakwater_core::{Category, CategorySet, ClockRef, ErrorCode, ManualClock, State};
+use breakwater_core::{Category, CategorySet, ClockRef, ErrorCode, EventKind, ManualClock, State};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -45,6 +45,7 @@ fn unknown_key(key: &str, v: &Bound<'_, PyAny>, known: &[&str]) -> PyConfigProbl
     let hint = breakwater_core::config::did_you_mean(key, known)
         .map_or(String::new(), |k| format!("; did you mean `{k}`?"));
     PyConfigProblem {
+        path: None,
         key: key.to_string(),
         value: v.clone().unbind(),
         allowed: format!("one of the documented keywords{hint}"),
@@ -178,6 +179,7 @@ fn retry_config(
             {
                 Some(j) => cfg.jitter = j,
                 None => r.early.push(PyConfigProblem {
+                    path: None,
                     key: k.into(),
                     value: v.clone().unbind(),
                     allowed: "one of \"none\", \"full\", \"equal\", \"decorrelated\", \
@@ -188,6 +190,7 @@ fn retry_config(
             "idempotent" => match v.cast::<PyBool>() {
                 Ok(b) => cfg.idempotent = b.is_true(),
                 Err(_) => r.early.push(PyConfigProblem {
+                    path: None,
                     key: k.into(),
                     value: v.clone().unbind(),
                     allowed: "True or False".into(),
@@ -200,6 +203,7 @@ fn retry_config(
                     match as_int(v).and_then(|i| u64::try_from(i).ok()) {
                         Some(s) => cfg.seed = Some(s),
                         None => r.early.push(PyConfigProblem {
+                            path: None,
                             key: k.into(),
                             value: v.clone().unbind(),
                             allowed: "None or an integer 0..=2**64-1".into(),
@@ -222,6 +226,7 @@ fn retry_config(
                 match parsed {
                     Some(set) => cfg.retry_on = set,
                     None => r.early.push(PyConfigProblem {
+                        path: None,
                         key: k.into(),
                         value: v.clone().unbind(),
                         allowed: format!(
@@ -238,6 +243,7 @@ fn retry_config(
                     budget = Some(b.clone().unbind());
                 } else {
                     r.early.push(PyConfigProblem {
+                        path: None,
                         key: k.into(),
                         value: v.clone().unbind(),
                         allowed: "None or a breakwater.RetryBudget".into(),
@@ -436,6 +442,9 @@ impl RetryCall {
 }
 
 // -- Policy -----------------------------------------------------------------------------------
+
+/// The events a Policy emits itself.
+const POLICY_EVENTS: [EventKind; 3] = [EventKind::Retry, EventKind::GiveUp, EventKind::Fallback];
 
 const POLICY_KEYS: &[&str] = &[
     "breaker",
@@ -776,7 +785,8 @@ impl PyPolicy {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Option<(Py<PyAny>, FallbackChoice)>> {
         let key = fb.key(py, self.name.bind(py), func, args, kwargs);
-        let cached = match (&fb.cache, &key) {
+        let parts = fb.parts();
+        let cached = match (&parts.cache, &key) {
             (Some(c), Some(k)) => c.get().status_of(py, k)?,
             _ => None,
         };
@@ -790,7 +800,7 @@ impl PyPolicy {
             kwargs: kwargs.cloned(),
             key,
         };
-        let mgr = fb.manager.get();
+        let mgr = parts.manager.get();
         let choice = {
             let impls = mgr.impls.bind(py);
             let mut acceptor = Acceptor::new(py, impls, &host);
@@ -803,7 +813,7 @@ impl PyPolicy {
         let Some(ctx) = self.core.fallback_context(call, &input) else {
             return Ok(None);
         };
-        match mgr.serve(py, &choice, &ctx, &host, fb.cache.as_ref()) {
+        match mgr.serve(py, &choice, &ctx, &host, parts.cache.as_ref()) {
             Ok(Some(v)) => Ok(Some((v.unbind(), choice))),
             Ok(None) => Ok(None),
             Err(e) => {
@@ -824,7 +834,7 @@ impl PyPolicy {
     ) {
         if let Some(fb) = &self.fb {
             let fb = fb.get();
-            if fb.cache.is_some() {
+            if fb.parts().cache.is_some() {
                 let key = fb.key(py, self.name.bind(py), func, args, kwargs);
                 fb.remember(py, key.as_ref(), value);
             }
@@ -861,7 +871,11 @@ impl PyPolicy {
                     Err(e) => self.cancel(py, &mut run, e),
                 },
                 Step::Wait { ticket, max_wait } => self.wait_sync(py, &mut run, ticket, max_wait),
-                Step::Fallback(v) => return self.serve_fallback(py, v, &run, func, args, kwargs),
+                Step::Fallback(v) => {
+                    let o = self.serve_fallback(py, v, &run, func, args, kwargs)?;
+                    self.served(&run.call, &o.info);
+                    return Ok(o);
+                }
                 Step::Done(v) => {
                     let value = self.resolve(py, v, &run.last)?;
                     if v == Verdict::Value {
@@ -873,6 +887,13 @@ impl PyPolicy {
                     });
                 }
             }
+        }
+    }
+
+    /// A fallback served the call (`info.from_fallback`): the policy's `fallback` event.
+    fn served(&self, call: &PolicyCall, info: &CoreCallInfo) {
+        if info.from_fallback {
+            self.core.fallback_served(call, info.strategy.as_deref());
         }
     }
 
@@ -889,6 +910,7 @@ impl PyPolicy {
 
 fn policy_problem(key: &str, v: &Bound<'_, PyAny>, allowed: &str) -> PyConfigProblem {
     PyConfigProblem {
+        path: None,
         key: key.into(),
         value: v.clone().unbind(),
         allowed: allowed.into(),
@@ -981,43 +1003,42 @@ impl PyPolicy {
                 other => problems.push(unknown_key(other, &v, POLICY_KEYS)),
             }
         }
-        // Every part runs on the policy's clock: the explicit one, else the first part's.
-        let breaker_clock = breaker
-            .as_ref()
-            .map(|b| b.get().clock.as_ref().map(|c| c.get().inner.clone()));
+        // One clock for every part (contract section 7): the explicit one, else the first clock
+        // a part was given. A breaker always has one (None: the system clock); a RateLimiter or
+        // Fallback made without one takes the policy's (Retry and Bulkhead read the policy's
+        // clock anyway). Only clocks that were given must match.
+        let manual_of = |c: &Option<Py<PyManualClock>>| c.as_ref().map(|c| c.clone_ref(py));
+        let breaker_clock = breaker.as_ref().map(|b| manual_of(&b.get().clock));
         let limiter_clock = rate_limiter
             .as_ref()
-            .map(|l| l.get().clock.as_ref().map(|c| c.get().inner.clone()));
-        let fallback_clock = fb
+            .and_then(|l| manual_of(&l.get().clock))
+            .map(Some);
+        let fallback_clock = fb.as_ref().and_then(|f| f.get().fixed_clock(py));
+        let chosen: Option<Py<PyManualClock>> = clock
             .as_ref()
-            .map(|f| f.get().clock.as_ref().map(|c| c.get().inner.clone()));
-        let chosen: Option<Option<Arc<ManualClock>>> = clock
-            .as_ref()
-            .map(|c| Some(c.get().inner.clone()))
-            .or_else(|| breaker_clock.clone())
-            .or_else(|| limiter_clock.clone())
-            .or_else(|| fallback_clock.clone());
-        let same = |a: &Option<Arc<ManualClock>>, b: &Option<Arc<ManualClock>>| match (a, b) {
-            (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        };
-        if let (Some(want), Some(got), Some(l)) = (&chosen, &limiter_clock, &rate_limiter)
-            && !same(want, got)
+            .map(|c| Some(c.clone_ref(py)))
+            .or_else(|| breaker_clock.as_ref().map(&manual_of))
+            .or_else(|| limiter_clock.as_ref().map(&manual_of))
+            .or_else(|| fallback_clock.as_ref().map(&manual_of))
+            .flatten();
+        if let (Some(got), Some(l)) = (&limiter_clock, &rate_limiter)
+            && !crate::cache::same_clock(&chosen, got)
         {
             problems.push(policy_problem(
                 "rate_limiter",
                 l.bind(py).as_any(),
-                "a RateLimiter on the policy's clock (all parts must share one)",
+                "a RateLimiter on the policy's clock (all parts must share one; a RateLimiter \
+                 made without a clock takes the policy's)",
             ));
         }
-        if let (Some(want), Some(got), Some(f)) = (&chosen, &fallback_clock, &fb)
-            && !same(want, got)
+        if let (Some(got), Some(f)) = (&fallback_clock, &fb)
+            && !crate::cache::same_clock(&chosen, got)
         {
             problems.push(policy_problem(
                 "fallback",
                 f.bind(py).as_any(),
-                "a Fallback on the policy's clock (pass the same clock= to bw.Fallback)",
+                "a Fallback on the policy's clock (pass the same clock= to bw.Fallback, or none: \
+                 a Fallback made without a clock takes its first policy's)",
             ));
         }
         if !problems.is_empty() {
@@ -1030,11 +1051,10 @@ impl PyPolicy {
             bulkhead: bulkhead.as_ref().map(|b| b.get().inner.clone()),
             timeout: timeout.as_ref().map(|t| t.1),
             fallback: fallback.is_some(),
-            clock: match (&clock, &chosen) {
-                (Some(c), _) => Some(ClockRef::Manual(c.get().inner.clone())),
-                (None, Some(Some(m))) => Some(ClockRef::Manual(m.clone())),
-                _ => None,
-            },
+            // The system clock is the binding's one (the same origin as its parts').
+            clock: Some(chosen.as_ref().map_or_else(crate::clock::system, |c| {
+                ClockRef::Manual(c.get().inner.clone())
+            })),
         };
         let name = match name {
             Some(n) => n,
@@ -1048,6 +1068,7 @@ impl PyPolicy {
                 e.0.iter()
                     .map(|e| match e.key.as_str() {
                         "clock" => PyConfigProblem {
+                            path: None,
                             key: "clock".into(),
                             value: clock
                                 .as_ref()
@@ -1055,6 +1076,7 @@ impl PyPolicy {
                             allowed: e.allowed.clone(),
                         },
                         "timeout" => PyConfigProblem {
+                            path: None,
                             key: "timeout".into(),
                             value: timeout
                                 .as_ref()
@@ -1066,31 +1088,31 @@ impl PyPolicy {
                     .collect();
             config_error(py, problems)
         })?;
-        let manual = chosen.flatten();
-        let clock = clock
-            .or_else(|| {
-                breaker
-                    .as_ref()
-                    .and_then(|b| b.get().clock.as_ref().map(|c| c.clone_ref(py)))
-            })
-            .or_else(|| {
-                rate_limiter
-                    .as_ref()
-                    .and_then(|l| l.get().clock.as_ref().map(|c| c.clone_ref(py)))
-            })
-            .or_else(|| {
-                fb.as_ref()
-                    .and_then(|f| f.get().clock.as_ref().map(|c| c.clone_ref(py)))
-            });
+        // A free Fallback takes the policy's clock now (its manager and cache are made on it).
+        if let Some(f) = &fb
+            && !f.get().adopt(py, &chosen)?
+        {
+            return Err(config_error(
+                py,
+                vec![policy_problem(
+                    "fallback",
+                    f.bind(py).as_any(),
+                    "a Fallback on the policy's clock (pass the same clock= to bw.Fallback)",
+                )],
+            ));
+        }
+        let manual = chosen.as_ref().map(|c| c.get().inner.clone());
+        let clock = chosen;
         let core = match &fb {
             None => core,
             Some(f) => core
-                .with_degradation(f.get().manager.get().core.clone())
+                .with_degradation(f.get().parts().manager.get().core.clone())
                 .map_err(|e| {
                     config_error(
                         py,
                         e.0.iter()
                             .map(|e| PyConfigProblem {
+                                path: None,
                                 key: "fallback".into(),
                                 value: f.clone_ref(py).into_any(),
                                 allowed: e.allowed.clone(),
@@ -1243,10 +1265,28 @@ impl PyPolicy {
         Ok(d)
     }
 
-    /// Listens to the policy's own events (`retry`, `give_up`; `"*"` for both); the breaker
-    /// has its own `on`.
+    /// Listens to the policy's own events (`retry`, `give_up`, `fallback`; `"*"` for all
+    /// three); the breaker, rate limiter and degradation manager have their own `on`. Any other
+    /// kind is a ValueError.
     fn on(&self, event: &str, callback: &Bound<'_, PyAny>) -> PyResult<Subscription> {
-        let kind = event_kind(event)?;
+        let kind = event_kind(event).ok().and_then(|k| match k {
+            None => Some(None),
+            Some(k) if POLICY_EVENTS.contains(&k) => Some(Some(k)),
+            Some(_) => None,
+        });
+        let Some(kind) = kind else {
+            return Err(PyValueError::new_err(format!(
+                "a Policy emits no {event:?} events; one of: \"*\", {}{}",
+                POLICY_EVENTS
+                    .map(|k| format!("{:?}", k.as_str()))
+                    .join(", "),
+                if event_kind(event).is_ok() {
+                    " (listen on the part that emits it, e.g. policy.breaker.on)"
+                } else {
+                    ""
+                }
+            )));
+        };
         if !callback.is_callable() {
             return Err(PyValueError::new_err("the callback must be callable"));
         }
@@ -1495,6 +1535,14 @@ impl PolicyRun {
         let from_fallback = o.info.from_fallback;
         self.info = Some(o.info);
         Ok((o.value, from_fallback))
+    }
+
+    /// The value of the fallback step was produced (awaited, when it was awaitable): emits the
+    /// policy's `fallback` event when a fallback served the call.
+    fn served(&self) {
+        if let Some(info) = &self.info {
+            self.policy.get().served(&self.run.call, info);
+        }
     }
 
     /// A CallInfo for `value`, the result of the fallback step (or of the live call).

@@ -185,7 +185,7 @@ impl PyRegistry {
     ) -> Self {
         let clock_ref = match &clock {
             Some(c) => ClockRef::Manual(c.get().inner.clone()),
-            None => ClockRef::system(),
+            None => crate::clock::system(),
         };
         let _ = py;
         Self {

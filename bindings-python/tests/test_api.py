@@ -458,6 +458,38 @@ def test_config_error_lists_every_problem() -> None:
     assert set(keys) == {"failure_threshold", "recovery_timeout", "success_threshold"}
 
 
+def test_config_error_path_names_where_the_key_is_in_a_document() -> None:
+    # Outside a document the path is the key.
+    with pytest.raises(bw.ConfigError) as info:
+        bw.CircuitBreaker.from_config("x", {"window": {"type": "count", "size": 0}})
+    assert info.value.key == "window.size" and info.value.path == "window.size"
+    assert info.value.paths == ("window.size",)
+    with pytest.raises(bw.ConfigError) as info:
+        bw.CircuitBreaker("x", recovery_timeout=0)
+    assert info.value.path == "recovery_timeout" and info.value.paths == ("recovery_timeout",)
+    # In a document: the key relative to its component's config, the path in the document.
+    doc = {
+        "circuitBreakers": {
+            "defaults": {"failureThreshold": -1},
+            "agentSpecific": {"architect": {"successThreshold": 0}},
+        }
+    }
+    with pytest.raises(bw.ConfigError) as info:
+        bw.Registry.from_dict(doc)
+    e = info.value
+    assert (e.key, e.path, e.value) == ("failureThreshold", "circuitBreakers.defaults.failureThreshold", -1)
+    assert e.paths == (
+        "circuitBreakers.defaults.failureThreshold",
+        "circuitBreakers.agentSpecific.architect.successThreshold",
+    )
+    assert [k for k, _, _ in e.errors] == ["failureThreshold", "successThreshold"]
+    assert "circuitBreakers.defaults.failureThreshold" in str(e)
+    with pytest.raises(bw.ConfigError) as info:
+        bw.Document.from_dict(doc)
+    assert info.value.key == "failureThreshold"
+    assert info.value.path == "circuitBreakers.defaults.failureThreshold"
+
+
 def test_window_arguments() -> None:
     assert bw.TimeWindow().duration == 60.0 and bw.TimeWindow().buckets == 10
     assert bw.CountWindow().size == 100
@@ -507,6 +539,111 @@ def test_from_config_uses_file_spelling(clock: bw.ManualClock) -> None:
 
 
 # -- classification -------------------------------------------------------------------------
+
+
+class Response:
+    """A response-like object (requests / httpx spell the status `status_code`)."""
+
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+
+
+class AioResponse:
+    """aiohttp / urllib3 spell it `status`."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+def test_returned_error_responses_are_failures_by_default(clock: bw.ManualClock) -> None:
+    cb = breaker(clock, failure_threshold=3)
+    categories = []
+    for r in (Response(503), AioResponse(429), Response(408)):
+        assert cb.call(lambda: r) is r  # the value still reaches the caller
+        categories.append(cb.snapshot().last_failure_category)
+    assert categories == ["server", "rate_limited", "timeout"]
+    assert cb.snapshot().failures_total == 3 and cb.state == "open"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [Response(200), Response(404), AioResponse(301), Response(True), AioResponse("500"),  # type: ignore[arg-type]
+     None, 503, "503", b"x", [503], (503,), {"status": 503}, 5.0, object()],
+)
+def test_other_returned_values_are_successes(clock: bw.ManualClock, value: Any) -> None:
+    cb = breaker(clock, failure_threshold=1)
+    assert cb.call(lambda: value) is value
+    assert cb.state == "closed" and cb.snapshot().failures_total == 0
+
+
+def test_statuses_found_however_the_class_holds_them(clock: bw.ManualClock) -> None:
+    class Property:
+        @property
+        def status_code(self) -> int:
+            return 500
+
+    class Slotted:
+        __slots__ = ("status",)
+
+        def __init__(self) -> None:
+            self.status = 502
+
+    class ClassLevel:
+        status = 200
+
+    class Custom:
+        def __getattribute__(self, name: str) -> Any:
+            if name == "status_code":
+                return 503
+            return object.__getattribute__(self, name)
+
+    class Lazy:
+        def __getattr__(self, name: str) -> Any:  # never asked: not a real attribute
+            raise AssertionError(name)
+
+    overridden = ClassLevel()
+    overridden.status = 504  # type: ignore[assignment]
+    for value, failed in [
+        (Property(), True), (Slotted(), True), (ClassLevel(), False), (overridden, True),
+        (Custom(), True), (Lazy(), False),
+    ]:
+        cb = breaker(clock, failure_threshold=1)
+        cb.call(lambda: value)
+        assert (cb.state == "open") is failed, type(value).__name__
+
+
+def test_failure_if_replaces_the_default_result_check(clock: bw.ManualClock) -> None:
+    cb = breaker(clock, failure_threshold=1, failure_if=lambda r: False)
+    cb.call(lambda: Response(503))
+    assert cb.state == "closed"
+    cb = breaker(clock, failure_threshold=1, failure_if=lambda r: r == "bad")
+    cb.call(lambda: "bad")
+    assert cb.state == "open"
+
+
+def test_returned_error_responses_by_decorator_and_async(clock: bw.ManualClock) -> None:
+    cb = breaker(clock, failure_threshold=2)
+
+    @cb
+    def sync() -> Response:
+        return Response(500)
+
+    @cb
+    async def coro() -> AioResponse:
+        return AioResponse(502)
+
+    sync()
+    asyncio.run(coro())
+    assert cb.snapshot().failures_total == 2 and cb.state == "open"
+
+
+def test_retry_after_header_names_ignore_the_case() -> None:
+    assert bw.retry_after(HTTPError(429, {"RETRY-AFTER": "5"})) == 5.0
+    assert bw.retry_after(HTTPError(429, {"retry-after": "6"})) == 6.0
+    assert bw.retry_after(HTTPError(429, {"Retry-After": 7})) == 7.0
+    assert bw.retry_after(HTTPError(503, {"RETRY-AFTER-MS": "250"})) == 0.25
+    assert bw.retry_after(HTTPError(503, {"Content-Type": "text/plain"})) is None
+
 
 
 class OperationalError(Exception):

@@ -662,6 +662,20 @@ class PolicyScenario:
                         self.fail(i, f"event {j} ({e.kind}).{k} = {g!r}, expected {wv!r}")
 
 
+def error_location_matches(e: bw.ConfigError, want: Dict[str, Any]) -> Optional[str]:
+    """The `key` (relative to its component's config), `path` (in the whole document) and
+    `paths` (every error's, in order) of a document or registry error expectation."""
+    if "key" in want and e.key != want["key"]:
+        return f"key {e.key!r} != {want['key']!r} (all: {e.errors})"
+    if "path" in want and e.path != want["path"]:
+        return f"path {e.path!r} != {want['path']!r} (all: {e.paths})"
+    if "paths" in want and list(e.paths) != want["paths"]:
+        return f"paths {list(e.paths)} != {want['paths']}"
+    if len(e.paths) != len(e.errors):
+        return f"{len(e.paths)} paths for {len(e.errors)} errors"
+    return None
+
+
 class RegistryScenario:
     """`registry` scenarios through `bw.Registry` on a ManualClock."""
 
@@ -691,10 +705,13 @@ class RegistryScenario:
     def error_matches(e: bw.ConfigError, want: Dict[str, Any]) -> Optional[str]:
         if "code" in want and e.code != want["code"]:
             return f"code {e.code} != {want['code']}"
-        if "key" in want and e.key != want["key"]:
-            return f"key {e.key!r} != {want['key']!r} (all: {e.errors})"
+        where = error_location_matches(e, want)
+        if where:
+            return where
         if "value" in want and str(e.value) != str(want["value"]) and json.dumps(e.value) != want["value"]:
             return f"value {e.value!r} != {want['value']!r}"
+        if "allowed" in want and want["allowed"] not in (e.allowed or ""):
+            return f"allowed {e.allowed!r} does not mention {want['allowed']!r}"
         if "hint" in want and want["hint"] not in (e.allowed or ""):
             return f"no hint {want['hint']!r} in {e.allowed!r}"
         return None
@@ -833,8 +850,9 @@ class DocumentScenario:
     def error_matches(e: bw.ConfigError, want: Dict[str, Any]) -> Optional[str]:
         if "code" in want and e.code != want["code"]:
             return f"code {e.code} != {want['code']}"
-        if "key" in want and e.key != want["key"]:
-            return f"key {e.key!r} != {want['key']!r} (all: {e.errors})"
+        where = error_location_matches(e, want)
+        if where:
+            return where
         w = want.get("value")
         marker = isinstance(w, str) and w.startswith("(") and w.endswith(")")
         if w is not None and not marker and str(e.value) != w and json.dumps(e.value) != w:
@@ -848,8 +866,6 @@ class DocumentScenario:
                 return f"unexpected hint in {e.allowed!r}"
             if h is not None and not (hinted and h in (e.allowed or "")):
                 return f"no hint {h!r} in {e.allowed!r}"
-        if "keys" in want and [k for k, _, _ in e.errors] != want["keys"]:
-            return f"keys {[k for k, _, _ in e.errors]} != {want['keys']}"
         return None
 
     @staticmethod

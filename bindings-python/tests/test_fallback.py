@@ -349,8 +349,31 @@ def test_every_other_error_is_replaced(clock: bw.ManualClock) -> None:
 
 
 def test_the_fallback_must_share_the_policys_clock(clock: bw.ManualClock) -> None:
+    # Made without a clock, it takes the policy's (here the breaker's)...
+    fb = bw.Fallback([bw.CachedResponse(), bw.OfflineResponse(1, priority=5)])
+    assert fb.clock is None
+    p = bw.Policy(breaker=bw.CircuitBreaker("x", clock=clock), fallback=fb)
+    assert fb.clock is clock and p.clock is clock
+    assert fb.manager.clock is clock and fb.cache is not None and fb.cache.clock is clock
+    # ...and keeps it: a policy on another clock is refused.
     with pytest.raises(bw.ConfigError) as ei:
-        bw.Policy(breaker=bw.CircuitBreaker("x", clock=clock), fallback=bw.Fallback([bw.OfflineResponse(1)]))
+        bw.Policy(breaker=bw.CircuitBreaker("y", clock=bw.ManualClock()), fallback=fb)
+    assert ei.value.key == "fallback"
+    with pytest.raises(bw.ConfigError) as ei:
+        bw.Policy(breaker=bw.CircuitBreaker("z"), fallback=fb)  # the system clock
+    assert ei.value.key == "fallback"
+    # Given clocks must match.
+    with pytest.raises(bw.ConfigError) as ei:
+        bw.Policy(
+            breaker=bw.CircuitBreaker("x", clock=clock),
+            fallback=bw.Fallback([bw.OfflineResponse(1)], clock=bw.ManualClock()),
+        )
+    assert ei.value.key == "fallback"
+    # A Fallback whose manager was read first stays on the clock it had (the system clock).
+    early = bw.Fallback([bw.OfflineResponse(1)])
+    assert early.manager.clock is None
+    with pytest.raises(bw.ConfigError) as ei:
+        bw.Policy(breaker=bw.CircuitBreaker("x", clock=clock), fallback=early)
     assert ei.value.key == "fallback"
     # A policy with no other clock takes the fallback's.
     p = bw.Policy(fallback=bw.Fallback([bw.OfflineResponse(1)], clock=clock))

@@ -116,6 +116,154 @@ def test_fallback_and_call_with_info(clock: bw.ManualClock) -> None:
     assert p.call_with_info(flaky(0)).reason == "circuit_breaker_open"
 
 
+def test_a_serving_fallback_emits_the_policys_fallback_event(clock: bw.ManualClock) -> None:
+    p = policy(clock, fallback=lambda e: "cached", name="svc")
+    seen: List[Any] = []
+    p.on("fallback", lambda e: seen.append((e.kind, e.component, e.strategy, e.reason, e.attempt, e.category)))
+    kinds: List[str] = []
+    p.on("*", lambda e: kinds.append(e.kind))
+    assert p.call(flaky(10)) == "cached"
+    assert seen == [("fallback", "svc", None, "error_rate", 3, "server")]
+    assert kinds == ["retry", "retry", "give_up", "fallback"]
+    assert p.call(flaky(0)) == "ok" and len(seen) == 1  # a live value: no event
+
+    async def failing() -> str:
+        raise Server()
+
+    assert asyncio.run(p.call_async(failing)) == "cached"
+    assert p.call_with_info(flaky(10)).from_fallback
+    assert len(seen) == 3
+
+
+def test_a_serving_strategy_emits_the_fallback_event_with_its_name(clock: bw.ManualClock) -> None:
+    async def later(ctx: bw.FallbackContext) -> str:
+        return "simplified"
+
+    seen: List[Any] = []
+    p = policy(clock, fallback=bw.Fallback([bw.SimplifiedResponse(later)], clock=clock), name="svc")
+    p.on("fallback", lambda e: seen.append((e.strategy, e.reason)))
+
+    async def failing() -> str:
+        raise Server()
+
+    assert asyncio.run(p.call_async(failing)) == "simplified"  # emitted once awaited
+    p = policy(clock, fallback=bw.Fallback([bw.SimplifiedResponse("plain")], clock=clock), name="svc")
+    p.on("fallback", lambda e: seen.append((e.strategy, e.reason)))
+    assert p.call(flaky(10)) == "plain"
+    assert seen == [("simplified_response", "error_rate")] * 2
+
+    def broken(e: BaseException) -> str:
+        raise RuntimeError("no fallback either")
+
+    q = policy(clock, fallback=broken)
+    q.on("fallback", seen.append)
+    with pytest.raises(RuntimeError):
+        q.call(flaky(10))
+    assert len(seen) == 2  # a fallback that raises served nothing
+
+
+@pytest.mark.parametrize("kind", ["state_change", "degradation_triggered", "rejected", "nonsense"])
+def test_policy_on_refuses_events_it_never_emits(clock: bw.ManualClock, kind: str) -> None:
+    p = policy(clock)
+    with pytest.raises(ValueError, match=kind):
+        p.on(kind, lambda e: None)
+    for ok in ("retry", "give_up", "fallback", "*"):
+        p.on(ok, lambda e: None).unsubscribe()
+
+
+def test_default_failure_detection_for_returned_responses(clock: bw.ManualClock) -> None:
+    class Response:
+        def __init__(self, status_code: int) -> None:
+            self.status_code = status_code
+
+    answers = [Response(503), Response(429), Response(200)]
+    p = policy(clock)
+    events: List[Any] = []
+    p.on("retry", lambda e: events.append(e.category))
+    assert p.call(lambda: answers.pop(0)).status_code == 200
+    assert events == ["server", "rate_limited"]
+    with pytest.raises(bw.RetryError):
+        p.call(lambda: Response(500))
+    # failure_if= replaces the default.
+    q = policy(clock, failure_if=lambda r: False)
+    assert q.call(lambda: Response(500)).status_code == 500
+
+
+# -- clocks: a part made without one takes the policy's (contract section 7) --------------------
+
+
+def test_parts_made_without_a_clock_take_the_breakers(clock: bw.ManualClock) -> None:
+    cb = bw.CircuitBreaker("svc", clock=clock)
+    limiter = bw.RateLimiter(max_requests=1, time_window=10.0)
+    p = bw.Policy(
+        breaker=cb,
+        retry=bw.Retry(max_attempts=2, base_delay=1.0, jitter="none"),
+        rate_limiter=limiter,
+        bulkhead=bw.Bulkhead(max_concurrent=2),
+        fallback=bw.Fallback([bw.OfflineResponse("offline")]),
+    )
+    assert p.clock is clock
+    assert p.call(lambda: 1) == 1
+    assert p.call(lambda: 2) == "offline"  # the limiter's one request is gone...
+    clock.advance(10.0)
+    assert p.call(lambda: 3) == 3  # ...and back after 10 s on the policy's clock
+    assert p.fallback is not None and p.fallback.clock is clock
+
+
+def test_parts_made_without_a_clock_take_the_policys(clock: bw.ManualClock) -> None:
+    fb = bw.Fallback([bw.CachedResponse()])
+    p = bw.Policy(
+        retry=bw.Retry(max_attempts=2, base_delay=1.0, jitter="none"),
+        rate_limiter=bw.RateLimiter(max_requests=100),
+        fallback=fb,
+        clock=clock,
+    )
+    assert p.clock is clock and fb.clock is clock
+    answers: List[Any] = ["live", Server(), Server(), Server(), Server()]
+
+    def get(key: str) -> str:
+        a = answers.pop(0)
+        if isinstance(a, BaseException):
+            raise a
+        return str(a)
+
+    assert p.call(get, "k") == "live"
+    assert p.call(get, "k") == "live"  # from the cache...
+    assert clock.now() == pytest.approx(1.0)  # ...after one backoff on the policy's clock
+    clock.advance(301.0)  # past the default TTL on the ManualClock: served stale
+    info = p.call_with_info(get, "k")
+    assert info.from_fallback and info.strategy == "cached_response" and info.stale
+
+
+def test_a_rate_limiter_without_a_clock_refills_on_the_system_clock() -> None:
+    import time
+
+    limiter = bw.RateLimiter(max_requests=1, time_window=0.05)
+    limiter.try_acquire()
+    with pytest.raises(bw.RateLimitedError):
+        limiter.try_acquire()
+    time.sleep(0.1)
+    limiter.try_acquire()  # each read used to start a new system clock: it never refilled
+
+
+def test_only_given_clocks_must_match(clock: bw.ManualClock) -> None:
+    other = bw.ManualClock()
+    with pytest.raises(bw.ConfigError) as ei:
+        bw.Policy(breaker=bw.CircuitBreaker("a", clock=clock), rate_limiter=bw.RateLimiter(clock=other))
+    assert ei.value.key == "rate_limiter"
+    with pytest.raises(bw.ConfigError) as ei:
+        bw.Policy(breaker=bw.CircuitBreaker("a"), rate_limiter=bw.RateLimiter(clock=clock))
+    assert ei.value.key == "rate_limiter"  # the breaker has the system clock: given, and different
+    with pytest.raises(bw.ConfigError) as ei:
+        bw.Policy(breaker=bw.CircuitBreaker("a", clock=clock), clock=other)
+    assert ei.value.key == "clock"
+    # A breaker on the system clock and parts without one: all on the system clock.
+    p = bw.Policy(breaker=bw.CircuitBreaker("a"), rate_limiter=bw.RateLimiter(), fallback=bw.Fallback())
+    assert p.clock is None and p.fallback is not None and p.fallback.clock is None
+    # A RateLimiter on a clock with no other: the policy's clock is the limiter's.
+    assert bw.Policy(rate_limiter=bw.RateLimiter(clock=clock)).clock is clock
+
+
 def test_decorators(clock: bw.ManualClock) -> None:
     p = policy(clock)
     f = flaky(1)

@@ -66,10 +66,12 @@ def test_invalid_documents_name_the_key_as_written() -> None:
     with pytest.raises(bw.ConfigError) as info:
         bw.Registry.from_dict({"circuitBreakers": {"agentSpecific": {"a": {"successThreshold": 0}}}})
     e = info.value
-    assert e.key == "circuitBreakers.agentSpecific.a.successThreshold" and e.value == 0
+    assert e.key == "successThreshold" and e.value == 0
+    assert e.path == "circuitBreakers.agentSpecific.a.successThreshold"
     with pytest.raises(bw.ConfigError) as info:
         bw.Registry.from_dict({"retyr": {}})
     assert info.value.key == "retyr" and "retry" in (info.value.allowed or "")
+    assert info.value.path == "retyr"
 
 
 def test_reload_keeps_state_and_applies_overrides(clock: bw.ManualClock) -> None:

@@ -12,12 +12,16 @@ use crate::error::ErrorCode;
 /// One invalid config value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    /// The key as the caller wrote it (`recovery_timeout_ms`, `failureThreshold`, `window.size`).
+    /// The key as the caller wrote it, relative to the component's config
+    /// (`recovery_timeout_ms`, `failureThreshold`, `window.size`).
     pub key: String,
     /// The value as the caller wrote it, in the caller's units.
     pub value: String,
     /// What would have been accepted.
     pub allowed: String,
+    /// Where the key is in a whole config document
+    /// (`circuitBreakers.agentSpecific.architect.failureThreshold`); equal to `key` outside one.
+    pub path: String,
 }
 
 impl ConfigError {
@@ -26,7 +30,24 @@ impl ConfigError {
         value: impl Into<String>,
         allowed: impl Into<String>,
     ) -> Self {
+        let key = key.into();
         Self {
+            path: key.clone(),
+            key,
+            value: value.into(),
+            allowed: allowed.into(),
+        }
+    }
+
+    /// An error for `key` found at `path` in a document.
+    pub fn at(
+        path: impl Into<String>,
+        key: impl Into<String>,
+        value: impl Into<String>,
+        allowed: impl Into<String>,
+    ) -> Self {
+        Self {
+            path: path.into(),
             key: key.into(),
             value: value.into(),
             allowed: allowed.into(),
@@ -43,7 +64,7 @@ impl fmt::Display for ConfigError {
         write!(
             f,
             "invalid config: {} = {} (allowed: {})",
-            self.key, self.value, self.allowed
+            self.path, self.value, self.allowed
         )
     }
 }

@@ -115,11 +115,12 @@ fn prefix(errors: ConfigErrors, path: &str) -> Vec<ConfigError> {
         .0
         .into_iter()
         .map(|mut e| {
-            e.key = if e.key.starts_with('(') {
-                path.to_string()
+            if e.key.starts_with('(') {
+                e.key = path.rsplit('.').next().unwrap_or(path).to_string();
+                e.path = path.to_string();
             } else {
-                format!("{path}.{}", e.key)
-            };
+                e.path = format!("{path}.{}", e.path);
+            }
             e
         })
         .collect()
@@ -145,7 +146,7 @@ fn section<T: Clone + Default>(
         match key.as_str() {
             "enabled" => match v.as_bool() {
                 Some(b) => out.enabled = b,
-                None => errors.push(ConfigError::new(here, v.to_string(), "true or false")),
+                None => errors.push(ConfigError::at(here, key, v.to_string(), "true or false")),
             },
             "defaults" => match parse(&T::default(), v) {
                 Ok(d) => out.defaults = d,
@@ -158,8 +159,9 @@ fn section<T: Clone + Default>(
                     &["enabled", "defaults", "agentSpecific", "agent_specific"],
                 )
                 .map_or(String::new(), |k| format!("; did you mean `{k}`?"));
-                errors.push(ConfigError::new(
+                errors.push(ConfigError::at(
                     here,
+                    other,
                     "(unknown key)",
                     format!("enabled, defaults, agentSpecific{hint}"),
                 ));
@@ -167,8 +169,9 @@ fn section<T: Clone + Default>(
         }
     }
     if map.contains_key("agentSpecific") && map.contains_key("agent_specific") {
-        errors.push(ConfigError::new(
+        errors.push(ConfigError::at(
             format!("{path}.agent_specific"),
+            "agent_specific",
             "(duplicate)",
             "one spelling: agentSpecific or agent_specific",
         ));
@@ -183,8 +186,9 @@ fn section<T: Clone + Default>(
             "agent_specific"
         };
         match per_name.as_object() {
-            None => errors.push(ConfigError::new(
+            None => errors.push(ConfigError::at(
                 format!("{path}.{key}"),
+                key,
                 per_name.to_string(),
                 "an object",
             )),
@@ -275,7 +279,14 @@ fn monitoring(path: &str, value: &Value, errors: &mut Vec<ConfigError>) -> Monit
         "history",
     ];
     let (e, _) = r.finish(&known);
-    errors.extend(e);
+    // The reader spelled keys with the section in front: that is the path; the key is the rest.
+    errors.extend(e.into_iter().map(|mut e| {
+        e.path = e.key.clone();
+        if let Some(rest) = e.key.strip_prefix(&format!("{path}.")) {
+            e.key = rest.to_string();
+        }
+        e
+    }));
     m
 }
 
@@ -406,7 +417,7 @@ fn section_of<T: Clone + Default>(
     let before = errors.len();
     let mut out = section(path, &Value::Object(wrapped), parse, errors);
     for e in errors.iter_mut().skip(before) {
-        e.key = e.key.replacen(&format!("{path}.defaults"), path, 1);
+        e.path = e.path.replacen(&format!("{path}.defaults"), path, 1);
     }
     out.present = true;
     out
@@ -724,7 +735,11 @@ mod tests {
             "monitorng": {}
         }))
         .unwrap_err();
-        let keys: Vec<&str> = e.0.iter().map(|e| e.key.as_str()).collect();
+        let keys: Vec<&str> = e.0.iter().map(|e| e.path.as_str()).collect();
+        assert!(
+            e.0.iter().any(|e| e.key == "failureThreshold"),
+            "keys are as written"
+        );
         assert!(
             keys.contains(&"circuitBreakers.agentSpecific.x.failureThreshold"),
             "{keys:?}"

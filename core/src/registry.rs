@@ -405,7 +405,7 @@ impl Registry {
         for (name, _) in &breakers {
             if let Err(e) = document.breakers.config_for(name).validate() {
                 errors.extend(e.0.into_iter().map(|mut x| {
-                    x.key = format!("circuit_breakers.agent_specific.{name}.{}", x.key);
+                    x.path = format!("circuit_breakers.agent_specific.{name}.{}", x.path);
                     x
                 }));
             }

@@ -159,7 +159,7 @@ fn check_subset(f: &mut Failures, got: &Map<String, Value>, want: &Value, what: 
     }
 }
 
-const ERROR_KEYS: &[&str] = &["code", "key", "value", "allowed", "hint", "keys"];
+const ERROR_KEYS: &[&str] = &["code", "key", "path", "value", "allowed", "hint", "paths"];
 
 /// Compares config errors with an `error` / `config_error` expectation: `code`, the first
 /// error's `key` and `value` (exact), `allowed` (a substring of what the first error allows),
@@ -190,6 +190,14 @@ fn check_error(f: &mut Failures, got: Result<(), &ConfigErrors>, want: Option<&V
     {
         f.push(format!("first error key {} != {key} (all: {e})", first.key));
     }
+    if let Some(path) = text("path")
+        && path != first.path
+    {
+        f.push(format!(
+            "first error path {} != {path} (all: {e})",
+            first.path
+        ));
+    }
     if let Some(value) = text("value")
         && value != first.value
     {
@@ -215,11 +223,11 @@ fn check_error(f: &mut Failures, got: Result<(), &ConfigErrors>, want: Option<&V
         }
         Some(_) => {}
     }
-    if let Some(Value::Array(keys)) = w.get("keys") {
-        let got: Vec<&str> = e.0.iter().map(|x| x.key.as_str()).collect();
-        let want: Vec<&str> = keys.iter().filter_map(Value::as_str).collect();
+    if let Some(Value::Array(paths)) = w.get("paths") {
+        let got: Vec<&str> = e.0.iter().map(|x| x.path.as_str()).collect();
+        let want: Vec<&str> = paths.iter().filter_map(Value::as_str).collect();
         if got != want {
-            f.push(format!("error keys {got:?} != {want:?}"));
+            f.push(format!("error paths {got:?} != {want:?}"));
         }
     }
 }
@@ -903,8 +911,10 @@ fn toml_errors_name_the_key_like_json() {
         "[circuit_breakers.agent_specific.db]\nfailure_treshold = 3\nsuccess_threshold = 0\n";
     let e = Document::from_toml_str(toml).unwrap_err();
     let keys: Vec<&str> = e.0.iter().map(|x| x.key.as_str()).collect();
+    assert_eq!(keys, ["failure_treshold", "success_threshold"]);
+    let paths: Vec<&str> = e.0.iter().map(|x| x.path.as_str()).collect();
     assert_eq!(
-        keys,
+        paths,
         [
             "circuit_breakers.agent_specific.db.failure_treshold",
             "circuit_breakers.agent_specific.db.success_threshold"

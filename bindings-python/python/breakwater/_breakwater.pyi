@@ -136,9 +136,11 @@ class RetryError(BreakwaterError):
 
 class ConfigError(BreakwaterError, ValueError):
     key: Optional[str]
+    path: Optional[str]
     value: Any
     allowed: Optional[str]
     errors: Tuple[Tuple[str, Any, str], ...]
+    paths: Tuple[str, ...]
 
 # -- time -----------------------------------------------------------------------------------
 
@@ -502,6 +504,7 @@ class _PolicyRun:
     def finish(self) -> Any: ...
     def finish_info(self) -> CallInfo: ...
     def fallback(self) -> Tuple[Any, bool]: ...
+    def served(self) -> None: ...
     def info(self, value: Any) -> CallInfo: ...
 
 @disjoint_base

@@ -106,6 +106,7 @@ class Policy(_native.Policy):
                 value, _ = run.fallback()
                 if inspect.isawaitable(value):
                     value = await value
+                run.served()
                 return run.info(value) if with_info else value
             else:  # "wait": queued by the bulkhead until a slot is handed over
                 loop = asyncio.get_running_loop()
