@@ -100,8 +100,14 @@ def test_methods_and_tasks(path: str) -> None:
 
 
 def test_cancellation_releases_the_permit(path: str) -> None:
+    clock = bw.ManualClock()
     cb = bw.CircuitBreaker(
-        "svc", failure_threshold=1, recovery_timeout=0.001, half_open_max_calls=1, success_threshold=1
+        "svc",
+        failure_threshold=1,
+        recovery_timeout=0.001,
+        half_open_max_calls=1,
+        success_threshold=1,
+        clock=clock,
     )
     started = asyncio.Event
 
@@ -125,9 +131,7 @@ def test_cancellation_releases_the_permit(path: str) -> None:
     cb.reset()
     with pytest.raises(Down):
         cb.call(lambda: (_ for _ in ()).throw(Down()))
-    import time
-
-    time.sleep(0.002)  # past the 1 ms recovery timeout (the system clock)
+    clock.advance(0.002)  # past the 1 ms recovery timeout
 
     async def probe_cancelled() -> None:
         gate = started()
