@@ -5,7 +5,7 @@
 #![cfg(not(loom))]
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,32 +21,8 @@ use breakwater_core::{
 use breakwater_core::{Category, ClockRef, Event, ManualClock};
 use serde_json::{Map, Value};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn scenario_files() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&repo_root().join("conformance/scenarios"), &mut out);
-    out.sort();
-    out
-}
+mod support;
+use support::{repo_root, scenario_files};
 
 type Failures = Vec<String>;
 

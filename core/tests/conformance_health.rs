@@ -5,7 +5,7 @@
 #![cfg(not(loom))]
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,32 +20,8 @@ use breakwater_core::slo::{Slo, SloConfig};
 use breakwater_core::{Category, ClockRef, ConfigErrors, Event, EventKind, ManualClock};
 use serde_json::{Map, Value, json};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn scenario_files() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&repo_root().join("conformance/scenarios"), &mut out);
-    out.sort();
-    out
-}
+mod support;
+use support::{repo_root, scenario_files};
 
 const COMPONENTS: &[&str] = &["health", "slo", "alerts"];
 const TOP_KEYS: &[&str] = &[
