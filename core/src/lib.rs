@@ -5,6 +5,13 @@
 //! function natively, and records the outcome. Time comes from an injected [`Clock`] and
 //! randomness from a seeded [`SplitMix64`]; the core has no I/O, no threads and no `unsafe`.
 //! The behaviour is specified in `docs/semantics/` and pinned by `conformance/` scenarios.
+//!
+//! Where to start: [`breaker`] (the circuit breaker and its permit protocol), [`retry`]
+//! (backoff, jitter, budgets), [`policy`] (the pipeline a host drives step by step),
+//! [`classify`] (error facts to categories), [`limiter`] (rate limiter, bulkhead),
+//! [`degradation`] and [`cache`] (fallback strategies), [`health`], [`slo`], [`eventlog`] and
+//! [`metrics`] (observability), [`document`] and [`registry`] (configuration and named
+//! components).
 
 #![forbid(unsafe_code)]
 
