@@ -8,7 +8,7 @@
 //!
 //! Where to start: [`breaker`] (the circuit breaker and its permit protocol), [`retry`]
 //! (backoff, jitter, budgets), [`policy`] (the pipeline a host drives step by step),
-//! [`classify`] (error facts to categories), [`limiter`] (rate limiter, bulkhead),
+//! [`mod@classify`] (error facts to categories), [`limiter`] (rate limiter, bulkhead),
 //! [`degradation`] and [`cache`] (fallback strategies), [`health`], [`slo`], [`eventlog`] and
 //! [`metrics`] (observability), [`document`] and [`registry`] (configuration and named
 //! components).
