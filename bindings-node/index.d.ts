@@ -182,7 +182,12 @@ export interface CallInfo {
 }
 
 export interface ExecuteOptions {
-  /** Cancels the call: it rejects with `signal.reason`, the permit is released and nothing is counted. */
+  /**
+   * Cancels the call: it rejects with `signal.reason`, the permit is released and nothing is
+   * counted. An abort whose reason is a `TimeoutError` (`AbortSignal.timeout()`) is the caller's
+   * deadline instead: the attempt in flight counts as a `timeout` failure, nothing is retried,
+   * and the call rejects with a {@link TimeoutError} (code `TIMEOUT`) whose `cause` is the reason.
+   */
   signal?: AbortSignal
 }
 
@@ -324,7 +329,8 @@ export declare class CircuitBreaker {
   /**
    * Runs `fn(context, { signal, attempt })` through the breaker and resolves with its value.
    * Rejects with fn's own error (the same object), a CircuitOpenError when the breaker
-   * rejects, or `signal.reason` when `options.signal` aborts (nothing counted).
+   * rejects, or `signal.reason` when `options.signal` aborts (nothing counted; an
+   * `AbortSignal.timeout()` deadline is a counted `timeout` failure, rejected as a TimeoutError).
    */
   execute<R>(fn: (context: undefined, info: CallInfo) => R): Promise<Awaited<R>>
   execute<C, R>(fn: (context: C, info: CallInfo) => R, context: C, options?: ExecuteOptions): Promise<Awaited<R>>
@@ -684,6 +690,38 @@ export type RegistryBreakerOptions = Omit<CircuitBreakerOptions, 'clock'>
 export type AgentBreakerOptions = Omit<CircuitBreakerOptions, 'clock' | 'timeout'> & { timeout?: number }
 
 /** Named components made on first use from one config document, on one clock. */
+/** A section with named overrides (snake_case). */
+export type DocumentSectionName = 'circuit_breakers' | 'retry' | 'rate_limiters' | 'bulkheads'
+/** A section the components read themselves, returned as written. */
+export type DocumentRawSectionName = 'degradation_rules' | 'degradation' | 'health_checks' | 'slo'
+/** A config as read back: canonical config-file spelling (snake_case keys, durations in ms with `_ms`; null: not set). */
+export type FileSpelledConfig = { readonly [key: string]: unknown }
+
+/**
+ * A config document as the core read it (either spelling, environment variables applied), for
+ * reading back in canonical config-file spelling, exactly as the other languages read it back.
+ */
+export declare class Document {
+  private constructor()
+  static fromObject(document: ConfigDocument, options?: { env?: EnvOption }): Document
+  static fromFile(path: string, options?: { env?: EnvOption }): Document
+  /** This document with environment variables applied on top of it as written. */
+  withEnv(vars: Readonly<Record<string, string>>): Document
+  /** The config for `name` (its agentSpecific override, else the defaults; none: the defaults). */
+  breakerConfig(name?: string): FileSpelledConfig
+  retryConfig(name?: string): FileSpelledConfig
+  rateLimiterConfig(name?: string): FileSpelledConfig
+  bulkheadConfig(name?: string): FileSpelledConfig
+  enabled(section: DocumentSectionName): boolean
+  /** The names with an agentSpecific entry, sorted. */
+  overrides(section: DocumentSectionName): string[]
+  readonly monitoring: FileSpelledConfig
+  /** As written, or null when absent. */
+  section(name: DocumentRawSectionName): unknown
+  /** The document as written (environment variables applied). */
+  readonly raw: { readonly [section: string]: unknown }
+}
+
 export declare class Registry {
   constructor(options?: RegistryOptions)
   /** From a config object (either spelling); `env` applies environment variables on top. */
@@ -695,6 +733,8 @@ export declare class Registry {
   readonly processWide: boolean
   /** Bumped by every reload. */
   readonly generation: number
+  /** The document it was made from (or last reloaded with), for reading back; undefined without one. */
+  readonly document: Document | undefined
   breakerNames(): string[]
   /** The breaker named `name` (layered config: defaults, agentSpecific, then `overrides` on first use). */
   breaker(name: string, overrides?: RegistryBreakerOptions): CircuitBreaker
@@ -1119,6 +1159,182 @@ export declare class HealthRegistry {
   start(): void
   stop(): void
   on(event: 'healthChanged', listener: (event: HealthChangedEvent) => void): () => void
+}
+
+// ---- SLOs, event log, alerts ----------------------------------------------------------------------
+
+/** An SLO's config; durations in ms. The config-file spelling (`window_ms`, `burn_rate_window_ms`) is taken too. */
+export interface SloOptions {
+  /** 0 < target < 1 (default 0.999). */
+  target?: number
+  /** The sliding window (default 30 days, at most 366 days). */
+  window?: number
+  window_ms?: number
+  /** Buckets of the window (they divide it; at most 10000). */
+  buckets?: number
+  /** The burn rate's look-back. */
+  burnRateWindow?: number
+  burn_rate_window_ms?: number
+  clock?: ManualClock
+}
+
+export type SloRecommendation = 'healthy' | 'moderate' | 'critical' | 'exhausted'
+
+/** An SLO's status over its window (contract: SLOs). */
+export interface SloStatus {
+  readonly target: number
+  /** Ms. */
+  readonly window: number
+  readonly total: number
+  readonly good: number
+  readonly bad: number
+  /** good / total; 1 for an empty window. */
+  readonly availability: number
+  /** The bad requests the target allows over the window's total. */
+  readonly allowedFailures: number
+  /** bad / allowedFailures. */
+  readonly errorBudgetConsumed: number
+  readonly errorBudgetRemaining: number
+  /** The error rate over the look-back, in units of the allowed rate. */
+  readonly burnRate: number
+  readonly recommendation: SloRecommendation
+}
+
+export declare class Slo {
+  constructor(name: string, options?: SloOptions)
+  readonly name: string
+  readonly clock: ManualClock | undefined
+  /** Counts one request, good or bad, now. */
+  record(good: boolean): void
+  recordCounts(good: number, bad: number): void
+  /** Counts an event by its kind (`success`: good; `failure`, `callRejected`: bad); whether it counted. */
+  observe(kind: string | { kind: string }): boolean
+  status(): SloStatus
+}
+
+/** An event given to an EventLog or an AlertManager (kinds in snake_case or camelCase). */
+export interface EventInput {
+  kind: string
+  component: string
+  /** Wall ms; default: the clock's now. */
+  at?: number
+  from?: State
+  to?: State
+  reason?: string
+  severity?: string
+  attempt?: number
+}
+
+/** An event as logged: kind (snake_case), component, at, and the fields it has. */
+export interface LoggedEventFields {
+  readonly kind: string
+  readonly component: string
+  readonly at: number
+  readonly from?: State
+  readonly to?: State
+  readonly reason?: string
+  readonly category?: Category
+  readonly duration?: number
+  readonly attempt?: number
+  readonly delay?: number
+  readonly strategy?: string
+  readonly severity?: string
+}
+
+export interface LoggedEvent {
+  /** 1 for the first event the log took. */
+  readonly seq: number
+  readonly event: LoggedEventFields
+}
+
+export interface EventQuery {
+  component?: string
+  /** Kinds, snake_case or camelCase; none: every kind. */
+  kinds?: readonly string[]
+  limit?: number
+  /** Only events logged after this sequence number. */
+  afterSeq?: number
+}
+
+/** A bounded log of events (the newest `capacity` kept), queried newest first. */
+export declare class EventLog {
+  /** `capacity` 1..1000000 (default 1000). */
+  constructor(options?: { capacity?: number; clock?: ManualClock })
+  readonly capacity: number
+  readonly size: number
+  clear(): void
+  record(event: EventInput): void
+  query(query?: EventQuery): LoggedEvent[]
+  /** Logs every event the source emits from now on (alerts; health changes). */
+  attach(source: AlertManager | HealthRegistry): void
+}
+
+export type AlertSeverity = 'info' | 'warning' | 'critical'
+export type AlertCondition = 'breaker_opened' | 'degradation_triggered' | 'recovery_completed' | 'health_check_failing' | 'error_budget'
+
+export interface AlertRuleConfig {
+  name?: string
+  condition: AlertCondition
+  severity?: AlertSeverity
+  /** Only this component. */
+  component?: string
+  /** health_check_failing: failed reports in a row. */
+  reports?: number
+  /** error_budget: the consumed fraction. */
+  threshold?: number
+}
+
+export interface AlertManagerOptions {
+  /** Left out: the default rules. */
+  rules?: readonly AlertRuleConfig[]
+  max_history?: number
+  clock?: ManualClock
+}
+
+export interface Alert {
+  readonly id: number
+  readonly rule: string
+  readonly condition: AlertCondition
+  readonly component: string
+  readonly severity: AlertSeverity
+  readonly raisedAt: number
+  /** When the outage ended (absent while active). */
+  readonly resolvedAt?: number
+  /** Repeats of the same outage folded into this alert. */
+  readonly suppressed: number
+  readonly active: boolean
+}
+
+export interface AlertStats {
+  readonly raisedTotal: number
+  readonly suppressedTotal: number
+  readonly raisedBySeverity: Readonly<Record<AlertSeverity, number>>
+  readonly activeBySeverity: Readonly<Record<AlertSeverity, number>>
+}
+
+export interface AlertEvent extends EventBase {
+  readonly kind: 'alert'
+  readonly severity: AlertSeverity
+  /** The rule's condition. */
+  readonly reason: AlertCondition
+  readonly attempt?: number
+}
+
+/** Watches events, health checks and SLOs against rules; one de-duplicated `alert` per outage. */
+export declare class AlertManager {
+  constructor(options?: AlertManagerOptions)
+  readonly clock: ManualClock | undefined
+  /** The rules' names, in order. */
+  readonly rules: string[]
+  observe(event: EventInput): void
+  observeSlo(slo: Slo): void
+  /** Checks every report the registry records against the health rules. */
+  watchHealth(registry: HealthRegistry): void
+  active(): Alert[]
+  /** Newest first, at most `limit`. */
+  history(limit?: number): Alert[]
+  stats(): AlertStats
+  on(event: 'alert', listener: (event: AlertEvent) => void): () => void
 }
 
 // ---- metrics -------------------------------------------------------------------------------------

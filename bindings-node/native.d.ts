@@ -9,6 +9,26 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export declare class NativeAlertManager {
+  /** `config`: JSON (check it with `checkAlertsConfig` first); none: the default rules. */
+  constructor(config?: string | undefined | null, clock?: NativeManualClock | undefined | null)
+  /** The rules' names, in order. */
+  ruleNames(): Array<string>
+  /** Checks one event against the event rules. */
+  observe(event: NativeEventInput): void
+  /** Checks an SLO's error budget against the budget rules. */
+  observeSlo(slo: NativeSlo): void
+  /** Feeds this manager every event `registry`'s checks cause (health rules). */
+  watchHealth(registry: NativeHealthRegistry): void
+  active(): Array<NativeAlert>
+  /** The newest `limit` alerts, oldest first. */
+  history(limit: number): Array<NativeAlert>
+  stats(): NativeAlertStats
+  get queueId(): number
+  setListening(mask: number): void
+  takeEvents(): Array<NativeEvent>
+}
+
 /** Concurrency isolation with a FIFO hand-over queue. */
 export declare class NativeBulkhead {
   constructor(json: string)
@@ -130,7 +150,51 @@ export declare class NativeDegradationManager {
 }
 
 /** A parsed (and checked) config document, environment variables applied. */
-export declare class NativeDocument {}
+export declare class NativeDocument {
+  /**
+   * The config of `kind` (`breaker`, `retry`, `rate_limiter`, `bulkhead`) for `name` (its
+   * `agentSpecific` override, else the section's defaults; none: the defaults), as JSON.
+   */
+  config(kind: string, name?: string | undefined | null): string
+  /**
+   * `[enabled, names with an agentSpecific entry (sorted)]` of a section
+   * (`circuit_breakers`, `retry`, `rate_limiters`, `bulkheads`); null for another name.
+   */
+  flags(section: string): [boolean, Array<string>] | null
+  /** The monitoring settings (canonical spelling), as JSON. */
+  monitoring(): string
+  /**
+   * A section the components read themselves (`degradation_rules`, `degradation`,
+   * `health_checks`, `slo`) as written, as JSON (`null` when absent); undefined for another name.
+   */
+  section(name: string): string | null
+  /** The document as written (environment variables applied), as JSON. */
+  raw(): string
+  /**
+   * This document with environment variables (`[name, value, ...]`) applied on top of it as
+   * written, or every problem.
+   */
+  withEnv(env: Array<string>): NativeDocument | Array<NativeConfigError>
+}
+
+export declare class NativeEventLog {
+  /**
+   * Keeps the newest `capacity` events (1..=1_000_000, default 1000): problems are returned
+   * by `checkEventLogCapacity` first.
+   */
+  constructor(capacity?: number | undefined | null, clock?: NativeManualClock | undefined | null)
+  capacity(): number
+  /** How many events it holds. */
+  get size(): number
+  clear(): void
+  record(event: NativeEventInput): void
+  /** Matching events, newest first. */
+  query(component?: string | undefined | null, kinds?: Array<string> | undefined | null, limit?: number | undefined | null, afterSeq?: number | undefined | null): Array<NativeLoggedEvent>
+  /** Logs every event `manager` emits (its alerts). */
+  attachAlerts(manager: NativeAlertManager): void
+  /** Logs every event `registry` emits (its health changes). */
+  attachHealth(registry: NativeHealthRegistry): void
+}
 
 export declare class NativeHealthRegistry {
   /**
@@ -386,8 +450,22 @@ export declare class NativeRetryCall {
   attempts(): number
 }
 
+export declare class NativeSlo {
+  /** `config`: JSON (check it with `checkSloConfig` first). */
+  constructor(name: string, config: string, clock?: NativeManualClock | undefined | null)
+  get name(): string
+  record(good: boolean): void
+  recordCounts(good: number, bad: number): void
+  /** Counts an event of kind `kind` (success: good; failure, slow call: bad); whether counted. */
+  observe(kind: string): boolean
+  status(): NativeSloStatus
+}
+
 /** The category names in the core's index order (index = the numbers the native calls use). */
 export declare function categoryNames(): Array<string>
+
+/** Checks an alerts config (`rules`, `max_history`); empty when valid. */
+export declare function checkAlertsConfig(json: string): Array<NativeConfigError>
 
 /**
  * Parses breaker options (config-document spelling, already JSON) and returns every problem;
@@ -407,6 +485,9 @@ export declare function checkCacheConfig(json: string): Array<NativeConfigError>
 /** Checks degradation settings and rules; empty when valid. */
 export declare function checkDegradationConfig(json: string): Array<NativeConfigError>
 
+/** Checks an event log capacity; empty when valid. */
+export declare function checkEventLogCapacity(capacity: number): Array<NativeConfigError>
+
 /** Checks a `healthChecks` section; empty when valid. */
 export declare function checkHealthConfig(json: string): Array<NativeConfigError>
 
@@ -418,6 +499,9 @@ export declare function checkRateLimiterConfig(json: string): Array<NativeConfig
  * does not fit a JS number) and returns every problem; empty when valid.
  */
 export declare function checkRetryConfig(json: string, seed?: string | undefined | null): Array<NativeConfigError>
+
+/** Checks an SLO config (config-file or camelCase keys); empty when valid. */
+export declare function checkSloConfig(json: string): Array<NativeConfigError>
 
 /**
  * The category index (see `categoryNames()`) of an error's facts; bit 8 is set when the
@@ -448,6 +532,27 @@ export interface NativeActive {
   startedAt: number
   strategy?: string
   callsServed: number
+}
+
+/** One alert (wall times in ms since the Unix epoch). */
+export interface NativeAlert {
+  id: number
+  rule: string
+  condition: string
+  component: string
+  severity: string
+  raisedAt: number
+  resolvedAt?: number
+  suppressed: number
+  active: boolean
+}
+
+/** Alert counts: totals, and raised / active by severity `[info, warning, critical]`. */
+export interface NativeAlertStats {
+  raisedTotal: number
+  suppressedTotal: number
+  raisedBySeverity: Array<number>
+  activeBySeverity: Array<number>
 }
 
 export interface NativeCacheStats {
@@ -545,6 +650,18 @@ export interface NativeEvent {
   severity?: string
 }
 
+/** An event made in JS (to log or to show the alert manager). */
+export interface NativeEventInput {
+  kind: string
+  component: string
+  at?: number
+  from?: string
+  to?: string
+  reason?: string
+  severity?: string
+  attempt?: number
+}
+
 /** What a fallback decision is made on (JS spelling; levels and triggers snake_case). */
 export interface NativeFallbackContext {
   component: string
@@ -607,10 +724,31 @@ export interface NativeHistoryEntry {
   recovery?: string
 }
 
+/** One logged event: its sequence number (1 for the first) and the event. */
+export interface NativeLoggedEvent {
+  seq: number
+  event: NativeEvent
+}
+
 /** What a `put` displaced. */
 export interface NativePut {
   replaced: boolean
   evicted?: string
+}
+
+/** An SLO's status (window in ms). */
+export interface NativeSloStatus {
+  target: number
+  window: number
+  total: number
+  good: number
+  bad: number
+  availability: number
+  allowedFailures: number
+  errorBudgetConsumed: number
+  errorBudgetRemaining: number
+  burnRate: number
+  recommendation: string
 }
 
 /** A snapshot; durations in ms. */

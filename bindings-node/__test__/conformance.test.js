@@ -611,8 +611,9 @@ const RUNNERS = {
   policy: (run) => run.policy(),
 }
 
-// Run by conformance_more.test.js.
-const ELSEWHERE = new Set(['cache', 'degradation', 'health', 'registry'])
+// Run by conformance_more.test.js (cache, degradation, health, registry),
+// conformance_observe.test.js (slo, alerts) and conformance_document.test.js (document).
+const ELSEWHERE = new Set(['cache', 'degradation', 'health', 'registry', 'slo', 'alerts', 'document'])
 
 const files = scenarioFiles(ROOT)
 const counts = {}

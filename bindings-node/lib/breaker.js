@@ -5,10 +5,10 @@
 // the core's; this file only runs the call, classifies its outcome and delivers events.
 
 const native = require('../native.js')
-const { CircuitOpenError, BreakwaterError, stackless, fromNative } = require('./errors')
+const { CircuitOpenError, BreakwaterError, stackless, abortTimeoutError, fromNative } = require('./errors')
 const { kNative } = require('./clock')
 const { breakerOptions, configError, fromCoreErrors } = require('./options')
-const { CATEGORY_INDEX, UNKNOWN, defaultCategoryIndex, defaultIsFailure } = require('./classify')
+const { CATEGORY_INDEX, UNKNOWN, defaultCategoryIndex, defaultIsFailure, isTimeoutReason, abortTimeoutClassified } = require('./classify')
 const { EventHub } = require('./events')
 const { FLAG, drain, queues } = require('./host')
 
@@ -149,7 +149,9 @@ class CircuitBreaker {
    * Runs `fn(context, { signal, attempt })` through the breaker. Resolves with its value;
    * rejects with its own error (the same object), with a CircuitOpenError when the breaker
    * rejects, or with `signal.reason` when `options.signal` aborts (the permit is released and
-   * nothing is counted).
+   * nothing is counted). An abort whose reason is a timeout (`AbortSignal.timeout()`) is a
+   * `timeout` failure of the call instead: counted, and rejected with a TimeoutError (code
+   * TIMEOUT) whose `cause` is the signal's reason.
    */
   execute(fn, context, options) {
     if (typeof fn !== 'function') return Promise.reject(new TypeError('execute(fn): fn must be a function'))
@@ -206,7 +208,8 @@ class CircuitBreaker {
   }
 
   async _runWithSignal(fn, context, signal) {
-    if (signal.aborted) throw signal.reason
+    // Aborted before the call: nothing ran, nothing is counted.
+    if (signal.aborted) throw isTimeoutReason(signal.reason) ? abortTimeoutError(this._name, signal.reason) : signal.reason
     const n = this._n
     let t = this._f(0)
     if (t !== t) t = n.acquire()
@@ -228,8 +231,16 @@ class CircuitBreaker {
       v = await Promise.race([p, aborted])
     } catch (e) {
       if (signal.aborted) {
+        const reason = signal.reason
+        if (isTimeoutReason(reason)) {
+          // The caller's deadline passed during the call: a timeout failure (contract section 4).
+          const c = abortTimeoutClassified() & 0xff
+          if (this._f(2, t, c) !== undefined) n.recordFailure(t, c)
+          if (FLAG[0] !== 0) drain()
+          throw abortTimeoutError(this._name, reason)
+        }
         if (this._f(3, t) !== undefined) n.release(t)
-        throw signal.reason
+        throw reason
       }
       this._failed(t, e)
       throw e

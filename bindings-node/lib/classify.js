@@ -59,6 +59,24 @@ function factsOf(x) {
   return [status, codes, flags]
 }
 
+/**
+ * Whether an AbortSignal's reason is a timeout (`AbortSignal.timeout()` aborts with a
+ * DOMException named 'TimeoutError'): the caller's own deadline passed (contract section 4).
+ */
+function isTimeoutReason(reason) {
+  if (!isObj(reason)) return false
+  try {
+    return reason.name === 'TimeoutError'
+  } catch {
+    return false
+  }
+}
+
+/** How the core classifies an abort whose reason is a timeout (the abort_reason_timeout fact). */
+function abortTimeoutClassified() {
+  return native.classifyFacts(undefined, ['AbortError'], CANCELLED | ABORT_REASON_TIMEOUT)
+}
+
 /** The category index of an error or failed result by the default table; bit 8: never sent. */
 function defaultClassified(x) {
   const [status, codes, flags] = factsOf(x)
@@ -145,4 +163,4 @@ function defaultIsFailure(value) {
   return s >= 500 || s === 408 || s === 429
 }
 
-module.exports = { classifyFailure, CATEGORIES, CATEGORY_INDEX, UNKNOWN, factsOf, defaultClassified, defaultCategoryIndex, retryAfterOf, classifyError, defaultIsFailure }
+module.exports = { isTimeoutReason, abortTimeoutClassified, classifyFailure, CATEGORIES, CATEGORY_INDEX, UNKNOWN, factsOf, defaultClassified, defaultCategoryIndex, retryAfterOf, classifyError, defaultIsFailure }

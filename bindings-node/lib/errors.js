@@ -134,6 +134,14 @@ for (const C of [BreakwaterError, CircuitOpenError, RateLimitedError, BulkheadFu
   Object.defineProperty(C.prototype, 'name', { value: C.name, writable: true, configurable: true, enumerable: false })
 }
 
+/**
+ * What the caller gets when its own AbortSignal aborts with a timeout reason
+ * (`AbortSignal.timeout()`): a TimeoutError (code TIMEOUT) whose `cause` is the signal's reason.
+ */
+function abortTimeoutError(component, reason) {
+  return stackless(() => new TimeoutError({ component, cause: reason }))
+}
+
 /** Builds an error without capturing a stack trace (the rejection fast path). */
 function stackless(build) {
   const limit = Error.stackTraceLimit
@@ -162,6 +170,7 @@ module.exports = {
   RetryError,
   ConfigError,
   stackless,
+  abortTimeoutError,
   fromNative,
   show,
 }

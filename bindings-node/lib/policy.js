@@ -6,14 +6,14 @@
 // woken when the bulkhead queues the call, and runs the fallback.
 
 const native = require('../native.js')
-const { CircuitOpenError, RateLimitedError, BulkheadFullError, TimeoutError, RetryError, stackless, fromNative } = require('./errors')
+const { CircuitOpenError, RateLimitedError, BulkheadFullError, TimeoutError, RetryError, stackless, abortTimeoutError, fromNative } = require('./errors')
 const { ManualClock, kNative, schedule, sleep } = require('./clock')
 const { CircuitBreaker, CallInfo, infoFor } = require('./breaker')
 const FIRST = infoFor(1)
 const { Retry } = require('./retry')
 const { RateLimiter, Bulkhead, SlotWait, WAIT_CANCELLED } = require('./limits')
 const { split, configError } = require('./options')
-const { CATEGORY_INDEX, defaultClassified, retryAfterOf, defaultIsFailure } = require('./classify')
+const { CATEGORY_INDEX, defaultClassified, retryAfterOf, defaultIsFailure, isTimeoutReason, abortTimeoutClassified } = require('./classify')
 const { EventHub } = require('./events')
 const { FLAG, drain, queues } = require('./host')
 const { Fallback } = require('./degradation')
@@ -227,7 +227,7 @@ class Policy {
   // succeeds (no signal, no timeout, no strategies) is one native call to start, the user's
   // function, and one native call to finish. Everything else continues in `_loop`.
   _run(fn, context, signal, withInfo) {
-    if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason)
+    if (signal !== undefined && signal.aborted) return Promise.reject(this._abortReason(signal))
     let packed = this._f(10)
     if (packed !== packed) {
       try {
@@ -320,6 +320,7 @@ class Policy {
             if (code !== code) code = n.cancel(token)
             continue
           }
+          if (r.deadline) return this._deadlinePassed(r.error, fn, context, token, withInfo)
           ok = r.ok
           if (ok) value = r.value
           else error = r.error
@@ -350,7 +351,7 @@ class Policy {
         if (failedValue) return withInfo ? info(error, false, undefined, undefined, undefined, false, attempts) : error
         throw error
       }
-      if (code === 3) throw signal.reason
+      if (code === 3) throw this._abortReason(signal)
       if (step.kind === 'sleep') {
         try {
           await sleep(this._clock, step.delay, signal)
@@ -382,6 +383,38 @@ class Policy {
     }
   }
 
+  /** What a cancelled call rejects with: the signal's reason, or a TimeoutError when it is a timeout. */
+  _abortReason(signal) {
+    const reason = signal.reason
+    return isTimeoutReason(reason) ? abortTimeoutError(this._name, reason) : reason
+  }
+
+  /**
+   * The caller's own deadline passed during an attempt (its signal aborted with a timeout
+   * reason, e.g. `AbortSignal.timeout()`): the attempt is a `timeout` failure (classified by the
+   * core with the abort_reason_timeout fact, counted by the breaker), and nothing is retried;
+   * the caller gets `error` (a TimeoutError whose cause is the reason), unless a fallback serves.
+   */
+  _deadlinePassed(error, fn, context, token, withInfo) {
+    const n = this._n
+    const f = this._f
+    const cls = abortTimeoutClassified()
+    let code = f(12, token, cls, -1)
+    if (code !== code) code = n.failure(token, cls, -1)
+    let step
+    if (code === 0) step = n.lastStep()
+    if (FLAG[0] !== 0) drain()
+    if (step !== undefined && step.kind === 'fallback') return this._runFallback(step, error, fn, context, token, withInfo)
+    if (code >= 8 || (step !== undefined && step.kind !== 'done')) {
+      // A retry (an attempt, a backoff sleep or a bulkhead wait) would follow: the caller no
+      // longer waits for one, so the call ends here.
+      code = f(13, token)
+      if (code !== code) n.cancel(token)
+      if (FLAG[0] !== 0) drain()
+    }
+    throw error
+  }
+
   /** One attempt with the per-attempt timeout and the caller's signal. */
   _guardedAttempt(fn, context, attempt, signal) {
     if (signal !== undefined && signal.aborted) return Promise.resolve(CANCELLED)
@@ -408,8 +441,10 @@ class Policy {
       }
       if (signal !== undefined) {
         onAbort = () => {
-          if (ac !== undefined) ac.abort(signal.reason)
-          finish(CANCELLED)
+          const reason = signal.reason
+          if (ac !== undefined) ac.abort(reason)
+          if (isTimeoutReason(reason)) finish({ ok: false, deadline: true, error: abortTimeoutError(this._name, reason) })
+          else finish(CANCELLED)
         }
         signal.addEventListener('abort', onAbort, { once: true })
       }

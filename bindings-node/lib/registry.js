@@ -59,6 +59,93 @@ function documentOf(obj, env) {
   return parseDocument(JSON.stringify(obj, replacer), 'json', env, obj)
 }
 
+const SECTION_KINDS = { circuit_breakers: 'breaker', retry: 'retry', rate_limiters: 'rate_limiter', bulkheads: 'bulkhead' }
+
+/**
+ * A config document as the core read it (either spelling, environment variables applied), for
+ * reading back: component configs come back in canonical config-file spelling (snake_case keys,
+ * durations in integer ms with `_ms`), exactly as the other languages read them back.
+ */
+class Document {
+  /** @param {object} n the native document */
+  constructor(n) {
+    if (!(n instanceof native.NativeDocument)) throw new TypeError('use Document.fromObject or Document.fromFile')
+    this._n = n
+  }
+
+  /** A document from a config object (JSON-shaped; either spelling); `env` as for Registry. */
+  static fromObject(obj, options) {
+    const o = split(options, { core: [], host: ['env'] })
+    if (o.errors.length > 0) throw configError(o.errors)
+    return new Document(documentOf(obj, o.options.env))
+  }
+
+  /** A document from a JSON or TOML file (by its extension). */
+  static fromFile(path, options) {
+    const o = split(options, { core: [], host: ['env'] })
+    if (o.errors.length > 0) throw configError(o.errors)
+    const text = fs.readFileSync(path, 'utf8')
+    return new Document(parseDocument(text, String(path).endsWith('.toml') ? 'toml' : 'json', o.options.env, undefined))
+  }
+
+  /** This document with environment variables (an object of names to strings) applied on top of it as written. */
+  withEnv(vars) {
+    const r = this._n.withEnv(envPairs(vars) ?? [])
+    if (Array.isArray(r)) throw configError(r.map((e) => ({ key: e.key, path: e.path, value: e.value, allowed: e.allowed })))
+    return new Document(r)
+  }
+
+  _config(kind, name) {
+    return JSON.parse(this._n.config(kind, name ?? undefined))
+  }
+  /** The breaker config for `name` (its agentSpecific override, else the defaults; none: the defaults). */
+  breakerConfig(name) {
+    return this._config('breaker', name)
+  }
+  retryConfig(name) {
+    return this._config('retry', name)
+  }
+  rateLimiterConfig(name) {
+    return this._config('rate_limiter', name)
+  }
+  bulkheadConfig(name) {
+    return this._config('bulkhead', name)
+  }
+
+  _flags(section) {
+    const f = this._n.flags(section)
+    if (f === null || f === undefined) {
+      throw new TypeError(`unknown section '${section}'; one of ${Object.keys(SECTION_KINDS).join(', ')}`)
+    }
+    return f
+  }
+  /** Whether a section (`circuit_breakers`, `retry`, `rate_limiters`, `bulkheads`) is enabled. */
+  enabled(section) {
+    return this._flags(section)[0]
+  }
+  /** The names with an agentSpecific entry in a section, sorted. */
+  overrides(section) {
+    return this._flags(section)[1]
+  }
+
+  /** The monitoring settings, in canonical file spelling. */
+  get monitoring() {
+    return JSON.parse(this._n.monitoring())
+  }
+
+  /** A section the components read themselves, as written, or null: `degradation_rules`, `degradation`, `health_checks`, `slo`. */
+  section(name) {
+    const s = this._n.section(name)
+    if (s === null || s === undefined) throw new TypeError(`unknown section '${name}'; one of degradation_rules, degradation, health_checks, slo`)
+    return JSON.parse(s)
+  }
+
+  /** The document as written (environment variables applied). */
+  get raw() {
+    return JSON.parse(this._n.raw())
+  }
+}
+
 function registryOptions(options) {
   const r = split(options, { core: [], host: ['clock', 'maxSize', 'idleTtl', 'env'] })
   const o = r.options
@@ -103,6 +190,7 @@ class Registry {
   }
 
   _make(doc, o) {
+    this._doc = doc
     let n
     try {
       n = new native.NativeRegistry(doc, o.clock ? o.clock[kNative] : undefined, o.maxSize ?? undefined, o.idleTtl ?? undefined, entropy())
@@ -130,6 +218,14 @@ class Registry {
   }
 
   /** The clock every component of this registry runs on (undefined: the system clock). */
+  /**
+   * The config document this registry was made from (or last reloaded with), for reading back
+   * (`breakerConfig(name)`, `section(name)`...); undefined when it was made without one.
+   */
+  get document() {
+    return this._doc !== undefined ? new Document(this._doc) : undefined
+  }
+
   get clock() {
     return this._clock
   }
@@ -329,6 +425,7 @@ class Registry {
     if (errors.length > 0) {
       throw configError(errors.map((e) => ({ key: e.key, path: e.path, value: valueAt(obj, e.path) ?? e.value, allowed: e.allowed })))
     }
+    this._doc = doc
   }
 
   [Symbol.for('nodejs.util.inspect.custom')]() {
@@ -346,4 +443,4 @@ function limitOverrides(overrides, keys) {
 /** The process-wide registry (the same breakers in every worker thread of the process). */
 const registry = Registry._processWide()
 
-module.exports = { Registry, registry }
+module.exports = { Registry, registry, Document }

@@ -396,3 +396,109 @@ impl Fast for ProcessWideGeneration {
         }
     }
 }
+
+/// Reading a document back: configs in canonical config-file spelling (snake_case keys,
+/// durations in integer ms with `_ms`), as JSON text, exactly what the other languages read
+/// back; the sections the components read themselves come back as written.
+#[napi]
+impl NativeDocument {
+    /// The config of `kind` (`breaker`, `retry`, `rate_limiter`, `bulkhead`) for `name` (its
+    /// `agentSpecific` override, else the section's defaults; none: the defaults), as JSON.
+    #[napi]
+    pub fn config(&self, kind: String, name: Option<String>) -> Result<String> {
+        use breakwater_core::config_keys::{
+            breaker_values, bulkhead_values, rate_limiter_values, retry_values,
+        };
+        let d = &self.doc;
+        let n = name.as_deref();
+        let m = match kind.as_str() {
+            "breaker" => breaker_values(
+                &n.map_or_else(|| d.breakers.defaults.clone(), |n| d.breakers.config_for(n)),
+            ),
+            "retry" => retry_values(
+                &n.map_or_else(|| d.retries.defaults.clone(), |n| d.retries.config_for(n)),
+            ),
+            "rate_limiter" => rate_limiter_values(
+                &n.map_or(d.rate_limiters.defaults, |n| d.rate_limiters.config_for(n)),
+            ),
+            "bulkhead" => {
+                bulkhead_values(&n.map_or(d.bulkheads.defaults, |n| d.bulkheads.config_for(n)))
+            }
+            other => {
+                return Err(crate::status::error(
+                    breakwater_core::ErrorCode::InvalidArgument,
+                    format!(
+                        "unknown kind '{other}'; one of breaker, retry, rate_limiter, bulkhead"
+                    ),
+                ));
+            }
+        };
+        Ok(Value::Object(m).to_string())
+    }
+
+    /// `[enabled, names with an agentSpecific entry (sorted)]` of a section
+    /// (`circuit_breakers`, `retry`, `rate_limiters`, `bulkheads`); null for another name.
+    #[napi]
+    pub fn flags(&self, section: String) -> Option<(bool, Vec<String>)> {
+        use breakwater_core::document::Section;
+        fn of<T>(s: &Section<T>) -> (bool, Vec<String>) {
+            (s.enabled, s.per_name.keys().cloned().collect())
+        }
+        let d = &self.doc;
+        Some(match section.as_str() {
+            "circuit_breakers" => of(&d.breakers),
+            "retry" => of(&d.retries),
+            "rate_limiters" => of(&d.rate_limiters),
+            "bulkheads" => of(&d.bulkheads),
+            _ => return None,
+        })
+    }
+
+    /// The monitoring settings (canonical spelling), as JSON.
+    #[napi]
+    pub fn monitoring(&self) -> String {
+        Value::Object(breakwater_core::config_keys::monitor_values(
+            &self.doc.monitoring,
+        ))
+        .to_string()
+    }
+
+    /// A section the components read themselves (`degradation_rules`, `degradation`,
+    /// `health_checks`, `slo`) as written, as JSON (`null` when absent); undefined for another name.
+    #[napi]
+    pub fn section(&self, name: String) -> Option<String> {
+        let d = &self.doc;
+        let v = match name.as_str() {
+            "degradation_rules" => &d.degradation_rules,
+            "degradation" => &d.degradation,
+            "health_checks" => &d.health_checks,
+            "slo" => &d.slo,
+            _ => return None,
+        };
+        Some(
+            v.as_ref()
+                .map_or_else(|| "null".to_string(), Value::to_string),
+        )
+    }
+
+    /// The document as written (environment variables applied), as JSON.
+    #[napi]
+    pub fn raw(&self) -> String {
+        self.doc.raw.to_string()
+    }
+
+    /// This document with environment variables (`[name, value, ...]`) applied on top of it as
+    /// written, or every problem.
+    #[napi]
+    pub fn with_env(&self, env: Vec<String>) -> Either<NativeDocument, Vec<NativeConfigError>> {
+        let mut value = self.doc.raw.clone();
+        let pairs = env.chunks_exact(2).map(|p| (p[0].as_str(), p[1].as_str()));
+        if let Err(e) = apply_env(&mut value, pairs) {
+            return Either::B(config_errors(e));
+        }
+        match Document::from_value(&value) {
+            Ok(doc) => Either::A(NativeDocument { doc }),
+            Err(e) => Either::B(config_errors(e)),
+        }
+    }
+}

@@ -265,3 +265,42 @@ async function degradation(): Promise<void> {
   void report, ready, text, ct
 }
 void degradation
+
+// ---- SLOs, event log, alerts ----
+import { Slo, EventLog, AlertManager, type SloStatus, type AlertEvent, type Alert } from 'breakwater'
+{
+  const slo = new Slo('api', { target: 0.99, window: 3600000, buckets: 60, clock })
+  slo.record(true)
+  const st: SloStatus = slo.status()
+  assertType<Equal<typeof st.recommendation, 'healthy' | 'moderate' | 'critical' | 'exhausted'>>()
+  // @ts-expect-error a record is good or bad
+  slo.record('yes')
+  const alerts = new AlertManager({ rules: [{ condition: 'breaker_opened', severity: 'critical' }], clock })
+  // @ts-expect-error unknown condition
+  new AlertManager({ rules: [{ condition: 'disk_full' }] })
+  alerts.on('alert', (e: AlertEvent) => e.severity)
+  const active: Alert[] = alerts.active()
+  void active
+  alerts.observeSlo(slo)
+  const log = new EventLog({ capacity: 100 })
+  log.attach(alerts)
+  const entries = log.query({ component: 'db', kinds: ['state_change'], limit: 10 })
+  const seq: number = entries[0].seq
+  void seq
+}
+
+// ---- documents ----
+import { Document, Registry as Reg2 } from 'breakwater'
+{
+  const d = Document.fromObject({ circuitBreakers: { defaults: { failureThreshold: 3 } } })
+  const ft: unknown = d.breakerConfig('architect').failure_threshold
+  void ft
+  const on: boolean = d.enabled('circuit_breakers')
+  void on
+  // @ts-expect-error not a section with overrides
+  d.enabled('monitoring')
+  const doc = Reg2.fromObject({}).document
+  if (doc !== undefined) doc.withEnv({ RETRY_MAX_ATTEMPTS: '5' }).retryConfig()
+  // @ts-expect-error made by fromObject / fromFile
+  new Document()
+}
