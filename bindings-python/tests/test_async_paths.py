@@ -114,7 +114,7 @@ def test_cancellation_releases_the_permit(path: str) -> None:
     @cb
     async def slow(gate: "asyncio.Event") -> None:
         gate.set()
-        await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # never set: runs until cancelled
 
     async def main() -> None:
         gate = started()
