@@ -13,12 +13,10 @@ use breakwater_core::breaker::{
     BreakerConfig, CircuitBreaker, Outcome, Permit, Rejection, Snapshot,
 };
 use breakwater_core::classify::{ErrorFacts, classify, parse_retry_after, parse_retry_after_ms};
-use breakwater_core::policy::{AttemptOutcome, Policy, PolicyParts, Step, Verdict};
+use breakwater_core::policy::{AttemptOutcome, Policy, Step, Verdict};
 use breakwater_core::retry::{Decision, RetryConfig, RetryPolicy, RetryState};
-use breakwater_core::{
-    Bulkhead, BulkheadConfig, Classification, ConfigErrors, RateLimiter, RateLimiterConfig,
-};
 use breakwater_core::{Category, ClockRef, Event, ManualClock};
+use breakwater_core::{Classification, ConfigErrors};
 use serde_json::{Map, Value};
 
 mod support;
@@ -660,41 +658,8 @@ fn build(component: &str, config: &Value, clock: &Arc<ManualClock>) -> Result<Se
         },
         "classify" => Setup::default(),
         "policy" => {
-            let b = config.get("breaker").map(breaker).transpose()?;
-            let r = config.get("retry").map(retry).transpose()?;
-            let now = breakwater_core::Clock::now(&**clock);
-            let rate_limiter = config
-                .get("rate_limiter")
-                .map(|v| -> Result<_, ConfigErrors> {
-                    Ok(Arc::new(RateLimiter::new(
-                        RateLimiterConfig::from_json(v)?,
-                        now,
-                    )?))
-                })
-                .transpose()?;
-            let bulkhead = config
-                .get("bulkhead")
-                .map(|v| -> Result<_, ConfigErrors> {
-                    Ok(Arc::new(Bulkhead::new(BulkheadConfig::from_json(v)?)?))
-                })
-                .transpose()?;
-            let timeout = config
-                .get("timeout_ms")
-                .and_then(Value::as_u64)
-                .map(Duration::from_millis);
-            let fallback = config
-                .get("fallback")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let parts = PolicyParts {
-                breaker: b.clone(),
-                retry: r.clone(),
-                rate_limiter,
-                bulkhead,
-                timeout,
-                fallback,
-                clock: Some(manual.clone()),
-            };
+            let parts = support::policy_parts("test", config, clock)?;
+            let (b, r) = (parts.breaker.clone(), parts.retry.clone());
             Setup {
                 breaker: b,
                 retry: r,

@@ -8,16 +8,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use breakwater_core::breaker::{BreakerConfig, CircuitBreaker};
-use breakwater_core::policy::{
-    AttemptOutcome, CallInfo, FallbackInput, Policy, PolicyParts, Step, Verdict,
-};
-use breakwater_core::retry::{RetryConfig, RetryPolicy};
+use breakwater_core::breaker::CircuitBreaker;
+use breakwater_core::policy::{AttemptOutcome, CallInfo, FallbackInput, Policy, Step, Verdict};
 use breakwater_core::{
-    Bulkhead, BulkheadConfig, CacheConfig, Category, Classification, ClockRef, ConfigErrors,
-    DegradationConfig, DegradationManager, Event, FallbackChoice, FallbackContext, Freshness,
-    Level, ManualClock, RateLimiter, RateLimiterConfig, ResponseCache, StrategyKind, StrategySpec,
-    Trigger,
+    CacheConfig, Category, Classification, ClockRef, ConfigErrors, DegradationConfig,
+    DegradationManager, Event, FallbackChoice, FallbackContext, Freshness, Level, ManualClock,
+    ResponseCache, StrategyKind, StrategySpec, Trigger,
 };
 use serde_json::{Map, Value};
 
@@ -200,55 +196,9 @@ fn build_degradation(config: &Value, clock: &Arc<ManualClock>) -> Result<Deg, Co
         events: Arc::new(Mutex::new(Vec::new())),
     };
     if let Some(pc) = policy_cfg {
-        let breaker = pc
-            .get("breaker")
-            .map(|v| -> Result<_, ConfigErrors> {
-                Ok(Arc::new(CircuitBreaker::new(
-                    NAME,
-                    BreakerConfig::from_json(v)?,
-                    manual.clone(),
-                )?))
-            })
-            .transpose()?;
-        let retry = pc
-            .get("retry")
-            .map(|v| -> Result<_, ConfigErrors> {
-                Ok(Arc::new(RetryPolicy::new(
-                    RetryConfig::from_json(v)?,
-                    0,
-                    None,
-                )?))
-            })
-            .transpose()?;
-        let now = breakwater_core::Clock::now(&**clock);
-        let rate_limiter = pc
-            .get("rate_limiter")
-            .map(|v| -> Result<_, ConfigErrors> {
-                Ok(Arc::new(RateLimiter::new(
-                    RateLimiterConfig::from_json(v)?,
-                    now,
-                )?))
-            })
-            .transpose()?;
-        let bulkhead = pc
-            .get("bulkhead")
-            .map(|v| -> Result<_, ConfigErrors> {
-                Ok(Arc::new(Bulkhead::new(BulkheadConfig::from_json(v)?)?))
-            })
-            .transpose()?;
-        deg.policy_fallback = pc.get("fallback").and_then(Value::as_bool).unwrap_or(false);
-        let parts = PolicyParts {
-            breaker: breaker.clone(),
-            retry,
-            rate_limiter,
-            bulkhead,
-            timeout: pc
-                .get("timeout_ms")
-                .and_then(Value::as_u64)
-                .map(Duration::from_millis),
-            fallback: deg.policy_fallback,
-            clock: Some(manual),
-        };
+        let parts = support::policy_parts(NAME, &pc, clock)?;
+        deg.policy_fallback = parts.fallback;
+        let breaker = parts.breaker.clone();
         deg.policy = Some(Policy::new(NAME, parts)?.with_degradation(manager)?);
         deg.breaker = breaker;
     }
